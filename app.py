@@ -1,0 +1,77 @@
+"""``create_app(settings) -> Litestar``: wiring only (routes, dependencies, error handlers, lifespan)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from litestar import Litestar, Request, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.database import Database
+from core.dependencies import provide_db_session
+from core.health import healthz, readyz
+from core.problems import exception_handlers
+from core.settings import Settings, load_settings
+from forms.routes import FormController
+from workspaces.auth import provide_caller, require_api_key
+from workspaces.routes import WorkspaceController
+from workspaces.schemas import Caller
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+__all__ = ("VERSION", "create_app")
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application. Nothing touches the network or the disk until the lifespan starts.
+
+    Args:
+        settings: The configuration; read from ``LEADWIRE_*`` environment variables when omitted.
+    """
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        app.state.db = Database(settings)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    async def provide_settings() -> Settings:
+        return settings
+
+    api = Router(
+        "/api/v1",
+        route_handlers=[WorkspaceController, FormController],
+        guards=[require_api_key],
+        dependencies={"caller": Provide(provide_caller)},
+        security=[{"bearer": []}],
+    )
+    return Litestar(
+        route_handlers=[healthz, readyz, api],
+        dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings)},
+        exception_handlers=exception_handlers(),
+        # Handlers import these only for type checking; Litestar resolves signatures with them at start-up.
+        signature_types=[AsyncSession, Caller, Settings, Request],
+        lifespan=[database],
+        state=State({"settings": settings}),
+        request_max_body_size=settings.max_request_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Leadwire",
+            version=VERSION,
+            description="Lead-capture forms and signed webhook delivery. Admin calls take a Bearer API key.",
+            path="/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="lw_… API key")}
+            ),
+        ),
+    )

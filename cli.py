@@ -1,0 +1,207 @@
+"""The ``leadwire`` command: serve, migrate, workspace, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+from core.database import Database
+from core.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("main",)
+
+_logger = logging.getLogger("leadwire")
+
+
+def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[Any]], *, write: bool) -> Any:
+    if settings.is_sqlite:
+        _migrate(settings)  # an SQLite file belongs to this machine: bring it up to date before using it
+
+    async def run() -> Any:
+        db = Database(settings)
+        try:
+            async with db.session(write=write) as session:
+                return await work(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _migrate(settings: Settings) -> None:
+    import migrations
+
+    migrations.upgrade(settings.database_url)
+
+
+def _cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    _migrate(settings)
+    print("database is up to date")
+    return 0
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if settings.is_sqlite and not args.no_migrate:
+        # One process owns an SQLite file, so it is safe to migrate here; on PostgreSQL run `leadwire migrate`
+        # once per release instead of letting several instances race.
+        _migrate(settings)
+    uvicorn.run(
+        "app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+        proxy_headers=bool(args.forwarded_allow_ips),
+        forwarded_allow_ips=args.forwarded_allow_ips or None,
+        server_header=False,
+    )
+    return 0
+
+
+def _print(payload: dict[str, Any], *, as_json: bool, lines: list[str]) -> None:
+    print(json.dumps(payload) if as_json else "\n".join(lines))
+
+
+def _cmd_workspace_create(settings: Settings, args: argparse.Namespace) -> int:
+    from workspaces import service
+
+    async def work(session: AsyncSession) -> tuple[str, str, str]:
+        workspace, key = await service.create_workspace(session, name=args.name)
+        return workspace.id, workspace.name, key
+
+    workspace_id, name, key = _with_session(settings, work, write=True)
+    _print(
+        {"workspace_id": workspace_id, "name": name, "api_key": key},
+        as_json=args.json,
+        lines=[f"workspace: {workspace_id} ({name})", f"API key:   {key}", "(the key is shown only now; keep it safe)"],
+    )
+    return 0
+
+
+def _cmd_workspace_list(settings: Settings, args: argparse.Namespace) -> int:
+    from workspaces import service
+
+    async def work(session: AsyncSession) -> list[dict[str, str]]:
+        return [
+            {"workspace_id": w.id, "name": w.name, "created_at": w.created_at.isoformat()}
+            for w in await service.list_workspaces(session)
+        ]
+
+    rows = _with_session(settings, work, write=False)
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(f"{row['workspace_id']}  {row['created_at']}  {row['name']}")
+    return 0
+
+
+def _cmd_workspace_key(settings: Settings, args: argparse.Namespace) -> int:
+    from workspaces import service
+
+    async def work(session: AsyncSession) -> str:
+        await service.get_workspace(session, args.workspace_id)
+        _, key = await service.create_api_key(session, workspace_id=args.workspace_id, name=args.name, actor="cli")
+        return key
+
+    key = _with_session(settings, work, write=True)
+    _print({"workspace_id": args.workspace_id, "api_key": key}, as_json=args.json, lines=[f"API key: {key}"])
+    return 0
+
+
+def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from forms import demo
+
+    result = _with_session(settings, lambda session: demo.create_demo(session, if_empty=args.if_empty), write=True)
+    if result is None:
+        print("demo: the database already has a workspace; nothing created (keys are shown only once).")
+        print("      make another key with: leadwire workspace key WORKSPACE_ID")
+        return 0
+    base = settings.public_base_url.rstrip("/")
+    _print(
+        {**result, "public_url": f"{base}/f/{result['form_slug']}"},
+        as_json=args.json,
+        lines=[
+            "Demo workspace created.",
+            f"  workspace:  {result['workspace_id']}",
+            f"  API key:    {result['api_key']}   (shown only now)",
+            f"  form:       {result['form_id']}  slug {result['form_slug']}",
+            f"  public URL: {base}/f/{result['form_slug']}",
+            f"  try:        curl -H 'Authorization: Bearer {result['api_key']}' {base}/api/v1/forms",
+        ],
+    )
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadwire", description="Lead-capture forms and signed webhook delivery.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (migrates an SQLite database first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument("--no-migrate", action="store_true", help="do not migrate an SQLite database on start")
+    serve.add_argument(
+        "--forwarded-allow-ips", default="", help="proxies whose X-Forwarded-* headers are trusted (comma-separated)"
+    )
+    serve.set_defaults(handler=_cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(handler=_cmd_migrate)
+
+    demo = commands.add_parser("demo", help="create a demo workspace, key and published form")
+    demo.add_argument("--if-empty", action="store_true", help="only when the database has no workspace yet")
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(handler=_cmd_demo)
+
+    workspace = commands.add_parser("workspace", help="manage workspaces").add_subparsers(dest="action", required=True)
+    create = workspace.add_parser("create", help="create a workspace and print its first API key")
+    create.add_argument("name")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=_cmd_workspace_create)
+    listing = workspace.add_parser("list", help="list workspaces")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_cmd_workspace_list)
+    key = workspace.add_parser("key", help="mint another API key for a workspace (e.g. after losing one)")
+    key.add_argument("workspace_id")
+    key.add_argument("--name", default="cli key")
+    key.add_argument("--json", action="store_true")
+    key.set_defaults(handler=_cmd_workspace_key)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    from core.errors import LeadwireError
+
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"leadwire: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    try:
+        status: int = args.handler(settings, args)
+    except LeadwireError as exc:
+        print(f"leadwire: {exc}", file=sys.stderr)
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

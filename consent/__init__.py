@@ -1,0 +1,1 @@
+"""Consent notices (immutable, hashed versions), consent events, receipts, withdrawal, export and erasure."""

@@ -1,0 +1,150 @@
+"""Leadwire settings: one frozen struct read once from ``LEADWIRE_*`` environment variables."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+from sqlalchemy.engine import make_url
+
+__all__ = ("PREFIX", "Settings", "SettingsError", "load_settings")
+
+PREFIX = "LEADWIRE_"
+_MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """The environment does not describe a valid configuration; the message says which variable is wrong."""
+
+
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Everything Leadwire can be configured with. Each field is read from ``LEADWIRE_<FIELD NAME>``."""
+
+    env: Literal["development", "production"] = "development"
+    """``production`` refuses to start without an explicit secret key."""
+
+    database_url: str = "sqlite+aiosqlite:///./leadwire.db"
+    """SQLAlchemy URL. ``sqlite+aiosqlite:///path`` (default) or ``postgresql+asyncpg://user@host/db``."""
+
+    secret_key: str = ""
+    """Signs tokens and links. In development a random key is generated and kept beside the database."""
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    """The address prospects and receivers reach this service at; used in links and snippets."""
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Minimum level of log records written to standard error."""
+
+    db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
+    """Connections kept open per process on PostgreSQL (SQLite uses one writer and a few readers)."""
+
+    db_busy_timeout_ms: Annotated[int, msgspec.Meta(ge=0, le=600_000)] = 5_000
+    """How long an SQLite connection waits for a lock before giving up."""
+
+    max_request_bytes: Annotated[int, msgspec.Meta(ge=1_024, le=64 * 1_024 * 1_024)] = 1_048_576
+    """Largest request body the admin API accepts."""
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is an SQLite file."""
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or ``None`` for another database or an in-memory one."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
+
+
+def _field_names() -> tuple[str, ...]:
+    return tuple(field.name for field in msgspec.structs.fields(Settings))
+
+
+def _read_environment(environ: dict[str, str]) -> dict[str, str]:
+    known = _field_names()
+    values: dict[str, str] = {}
+    unknown: list[str] = []
+    for name, value in environ.items():
+        if not name.startswith(PREFIX):
+            continue
+        field = name[len(PREFIX) :].lower()
+        if field in known:
+            values[field] = value
+        else:
+            unknown.append(name)
+    if unknown:
+        hints = []
+        for name in sorted(unknown):
+            close = difflib.get_close_matches(name[len(PREFIX) :].lower(), known, n=1)
+            hint = f" (did you mean {PREFIX}{close[0].upper()}?)" if close else ""
+            hints.append(f"{name}{hint}")
+        raise SettingsError("unknown setting(s): " + ", ".join(hints))
+    return values
+
+
+def _convert(values: dict[str, str]) -> Settings:
+    try:
+        return msgspec.convert(values, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        # msgspec says "... - at `$.field`": name the environment variable instead.
+        message = str(exc)
+        if " - at `$." in message:
+            text, _, path = message.rpartition(" - at `$.")
+            message = f"{PREFIX}{path.rstrip('`').upper()}: {text}"
+        raise SettingsError(message) from exc
+
+
+def _check(settings: Settings) -> None:
+    try:
+        backend = make_url(settings.database_url).get_backend_name()
+    except Exception as exc:  # SQLAlchemy raises ArgumentError and ValueError for malformed URLs
+        raise SettingsError(f"{PREFIX}DATABASE_URL: not a database URL: {settings.database_url!r}") from exc
+    if backend not in {"sqlite", "postgresql"}:
+        raise SettingsError(f"{PREFIX}DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)")
+    if not settings.public_base_url.startswith(("http://", "https://")):
+        raise SettingsError(f"{PREFIX}PUBLIC_BASE_URL: must start with http:// or https://")
+    if settings.secret_key and len(settings.secret_key) < _MIN_SECRET_KEY_LENGTH:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: must be at least {_MIN_SECRET_KEY_LENGTH} characters")
+
+
+def _development_secret_key(settings: Settings) -> str:
+    """Read, or create once, the key file kept beside the database (``<db>.secret`` or ``./.leadwire-secret``)."""
+    db_path = settings.sqlite_path
+    key_file = db_path.with_name(db_path.name + ".secret") if db_path else Path(".leadwire-secret")
+    if key_file.exists():
+        key = key_file.read_text(encoding="utf-8").strip()
+        if len(key) >= _MIN_SECRET_KEY_LENGTH:
+            return key
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from the environment and make sure a secret key is available.
+
+    Args:
+        environ: The variables to read; ``os.environ`` when omitted.
+
+    Returns:
+        The validated, frozen settings.
+
+    Raises:
+        SettingsError: An unknown ``LEADWIRE_`` variable, a bad value, or no secret key in production.
+    """
+    settings = _convert(_read_environment(dict(os.environ if environ is None else environ)))
+    _check(settings)
+    if not settings.secret_key:
+        if settings.env == "production":
+            raise SettingsError(f"{PREFIX}SECRET_KEY is required when {PREFIX}ENV=production")
+        settings = msgspec.structs.replace(settings, secret_key=_development_secret_key(settings))
+    return settings

@@ -1,0 +1,1 @@
+"""Signed webhook delivery: endpoints, the transactional outbox, the worker, retries and replay."""

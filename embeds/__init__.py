@@ -1,0 +1,1 @@
+"""The hosted form page, the embed loader and snippets."""

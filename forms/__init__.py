@@ -1,0 +1,1 @@
+"""Form definitions: fields, consent purposes and settings, and their admin API."""

@@ -1,0 +1,1 @@
+"""The ingest pipeline: public submit routes, validation, spam checks, rate limits, idempotency, de-duplication."""

@@ -1,0 +1,185 @@
+"""Shared fixtures: every API test runs on SQLite, and again on PostgreSQL when TEST_POSTGRES_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
+
+import migrations
+from app import create_app
+from core.database import Base, Database
+from core.settings import Settings, load_settings
+from workspaces import service as workspaces
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+    from pathlib import Path
+
+
+T = TypeVar("T")
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+BACKENDS = ["sqlite", "postgres"] if os.environ.get("TEST_POSTGRES_URL") else ["sqlite"]
+
+Client = AsyncTestClient[Litestar]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI, PostgreSQL is required: a run without it must fail, not quietly test SQLite alone."""
+    if os.environ.get("CI") == "true" and not os.environ.get("TEST_POSTGRES_URL"):
+        raise pytest.UsageError("CI=true but TEST_POSTGRES_URL is not set: the PostgreSQL run is required in CI")
+
+
+def run_in_thread(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion on its own loop in another thread (safe while a test loop is running)."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(make()))
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as a plain DSN for asyncpg."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def make_settings(database_url: str, **extra: str) -> Settings:
+    environ = {
+        "LEADWIRE_DATABASE_URL": database_url,
+        "LEADWIRE_SECRET_KEY": TEST_SECRET_KEY,
+        "LEADWIRE_PUBLIC_BASE_URL": "http://testserver.local",
+    }
+    environ.update({f"LEADWIRE_{key.upper()}": value for key, value in extra.items()})
+    return load_settings(environ)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once keeps the suite fast)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrations.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run, dropped afterwards."""
+    base = os.environ.get("TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("TEST_POSTGRES_URL is not set")
+    name = f"leadwire_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = asyncpg_dsn(base)
+
+    async def execute(sql: str) -> None:
+        connection = await asyncpg.connect(admin_dsn)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    run_in_thread(lambda: execute(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        run_in_thread(lambda: execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _truncate_postgres(url: str) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+
+    async def truncate() -> None:
+        connection = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            await connection.execute(f"TRUNCATE {tables} CASCADE")
+        finally:
+            await connection.close()
+
+    run_in_thread(truncate)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database: a copy of the SQLite template, or the run's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        path = tmp_path / "leadwire.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[Client]:
+    """A client of a real app (lifespan run, real database) over ASGI."""
+    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+class Tenant:
+    """A workspace with a live API key, and a way to call the API as it."""
+
+    def __init__(self, workspace_id: str, key: str) -> None:
+        self.workspace_id = workspace_id
+        self.key = key
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """Direct database access for tests, on the test's own event loop.
+
+    The app under the test client runs on another loop (the client's portal), and asyncpg connections cannot
+    cross loops, so tests never borrow ``client.app.state.db``.
+    """
+    database = Database(settings)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def new_tenant(db: Database, name: str) -> Tenant:
+    async with db.session(write=True) as session:
+        workspace, key = await workspaces.create_workspace(session, name=name)
+    return Tenant(workspace.id, key)
+
+
+@pytest.fixture
+async def tenant(db: Database) -> Tenant:
+    return await new_tenant(db, "Acme")
+
+
+@pytest.fixture
+async def other_tenant(db: Database) -> Tenant:
+    return await new_tenant(db, "Globex")

@@ -1,0 +1,91 @@
+"""Settings: read once from LEADWIRE_* variables, strict about names and values."""
+
+from __future__ import annotations
+
+import stat
+from typing import TYPE_CHECKING
+
+import pytest
+
+from core.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_defaults_are_a_local_sqlite_file_in_development(tmp_path: Path) -> None:
+    settings = load_settings({"LEADWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/lw.db"})
+    assert settings.env == "development"
+    assert settings.is_sqlite
+    assert settings.sqlite_path == tmp_path / "lw.db"
+    assert len(settings.secret_key) >= 32
+
+
+def test_default_database_url_is_leadwire_db_in_the_working_directory() -> None:
+    settings = load_settings({"LEADWIRE_SECRET_KEY": "k" * 32})
+    assert settings.database_url == "sqlite+aiosqlite:///./leadwire.db"
+
+
+def test_unknown_variable_is_an_error_that_suggests_the_right_name() -> None:
+    with pytest.raises(SettingsError, match=r"LEADWIRE_DATABSE_URL \(did you mean LEADWIRE_DATABASE_URL\?\)"):
+        load_settings({"LEADWIRE_DATABSE_URL": "sqlite+aiosqlite:///x.db", "LEADWIRE_SECRET_KEY": "k" * 32})
+
+
+def test_variables_without_the_prefix_are_ignored() -> None:
+    settings = load_settings({"DATABASE_URL": "nonsense", "LEADWIRE_SECRET_KEY": "k" * 32})
+    assert settings.database_url.startswith("sqlite")
+
+
+def test_bad_value_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="LEADWIRE_DB_POOL_SIZE"):
+        load_settings({"LEADWIRE_DB_POOL_SIZE": "lots", "LEADWIRE_SECRET_KEY": "k" * 32})
+    with pytest.raises(SettingsError, match="LEADWIRE_ENV"):
+        load_settings({"LEADWIRE_ENV": "staging", "LEADWIRE_SECRET_KEY": "k" * 32})
+
+
+def test_numbers_and_flags_are_coerced_from_text() -> None:
+    settings = load_settings({"LEADWIRE_DB_POOL_SIZE": "25", "LEADWIRE_SECRET_KEY": "k" * 32})
+    assert settings.db_pool_size == 25
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LEADWIRE_DATABASE_URL", "mysql://root@localhost/x", "unsupported database"),
+        ("LEADWIRE_DATABASE_URL", "::not a url::", "not a database URL"),
+        ("LEADWIRE_PUBLIC_BASE_URL", "ftp://example.com", "http"),
+        ("LEADWIRE_SECRET_KEY", "short", "at least 32"),
+    ],
+)
+def test_bad_values_are_start_up_errors(name: str, value: str, message: str) -> None:
+    environ = {"LEADWIRE_SECRET_KEY": "k" * 32, name: value}
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ)
+
+
+def test_production_requires_a_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="LEADWIRE_SECRET_KEY is required"):
+        load_settings({"LEADWIRE_ENV": "production", "LEADWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/a.db"})
+    assert not (tmp_path / "a.db.secret").exists()
+
+
+def test_development_key_is_generated_once_beside_the_database_and_kept_private(tmp_path: Path) -> None:
+    environ = {"LEADWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/data/lw.db"}
+    first = load_settings(environ)
+    key_file = tmp_path / "data" / "lw.db.secret"
+    assert key_file.read_text().strip() == first.secret_key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert load_settings(environ).secret_key == first.secret_key
+
+
+def test_an_explicit_key_wins_over_the_file(tmp_path: Path) -> None:
+    environ = {"LEADWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/lw.db"}
+    load_settings(environ)
+    explicit = load_settings({**environ, "LEADWIRE_SECRET_KEY": "e" * 40})
+    assert explicit.secret_key == "e" * 40
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_settings({"LEADWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/lw.db"})
+    with pytest.raises(AttributeError):
+        settings.env = "production"  # type: ignore[misc]

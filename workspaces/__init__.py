@@ -1,0 +1,1 @@
+"""Workspaces, their API keys, the Bearer guard and the audit log."""
