@@ -18,8 +18,9 @@ install: $(STAMP)
 
 ## Serve on http://127.0.0.1:8000 with ./leadwire.db; on an empty database, create and print a demo workspace.
 run: install
-	$(BIN)/leadwire demo --if-empty
-	$(BIN)/leadwire serve --host $(HOST) --port $(PORT)
+	LEADWIRE_PUBLIC_BASE_URL=$${LEADWIRE_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/leadwire demo --if-empty
+	LEADWIRE_PUBLIC_BASE_URL=$${LEADWIRE_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
+	  $(BIN)/leadwire serve --host $(HOST) --port $(PORT)
 
 ## Lint, then the whole suite (SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set).
 test: lint
