@@ -17,6 +17,8 @@ from core.dependencies import provide_db_session
 from core.health import healthz, readyz
 from core.problems import exception_handlers
 from core.settings import Settings, load_settings
+from delivery.routes import DeliveryController, EndpointController
+from delivery.worker import DeliveryWorker
 from forms.routes import FormController
 from workspaces.auth import provide_caller, require_api_key
 from workspaces.routes import WorkspaceController
@@ -41,9 +43,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         app.state.db = Database(settings)
+        worker = DeliveryWorker(app.state.db, settings) if settings.run_worker else None
+        if worker is not None:
+            await worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await app.state.db.dispose()
 
     async def provide_settings() -> Settings:
@@ -51,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     api = Router(
         "/api/v1",
-        route_handlers=[WorkspaceController, FormController],
+        route_handlers=[WorkspaceController, FormController, EndpointController, DeliveryController],
         guards=[require_api_key],
         dependencies={"caller": Provide(provide_caller)},
         security=[{"bearer": []}],

@@ -70,6 +70,28 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    import signal
+
+    from delivery.worker import DeliveryWorker
+
+    async def run() -> None:
+        db = Database(settings)
+        worker = DeliveryWorker(db, settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await worker.start()
+        _logger.info("delivery worker started")
+        await stop.wait()
+        await worker.stop()
+        await db.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
 def _print(payload: dict[str, Any], *, as_json: bool, lines: list[str]) -> None:
     print(json.dumps(payload) if as_json else "\n".join(lines))
 
@@ -158,6 +180,9 @@ def _parser() -> argparse.ArgumentParser:
         "--forwarded-allow-ips", default="", help="proxies whose X-Forwarded-* headers are trusted (comma-separated)"
     )
     serve.set_defaults(handler=_cmd_serve)
+
+    worker = commands.add_parser("worker", help="deliver webhooks (run any number beside `serve`)")
+    worker.set_defaults(handler=_cmd_worker)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(handler=_cmd_migrate)

@@ -13,14 +13,14 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from sqlalchemy.engine import Dialect
     from sqlalchemy.pool import ConnectionPoolEntry
 
     from core.settings import Settings
 
-__all__ = ("Base", "Database", "JSONType", "UTCDateTime", "utcnow")
+__all__ = ("Base", "Database", "JSONType", "UTCDateTime", "call_after_commit", "utcnow")
 
 # Named constraints, so that migrations (and SQLite batch mode) can refer to them.
 NAMING_CONVENTION = {
@@ -33,6 +33,20 @@ NAMING_CONVENTION = {
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 _WRITE_OPTION = "leadwire_write"
+
+
+_AFTER_COMMIT = "leadwire_after_commit"
+
+
+def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed through :meth:`Database.session`.
+
+    Used to wake the delivery worker: it must not look for a message before the message is durable, and must not
+    be woken at all for a transaction that rolls back.
+    """
+    callbacks: list[Callable[[], None]] = session.info.setdefault(_AFTER_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
 
 
 def utcnow() -> datetime:
@@ -68,6 +82,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSONType,
         list[dict[str, Any]]: JSONType,
+        list[str]: JSONType,
     }
 
 
@@ -83,11 +98,13 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # busy_timeout first: switching a fresh file to WAL needs a lock that a concurrent first connection
+        # may hold for a moment, and without a busy timeout that fails at once with "database is locked".
         for pragma in (
+            f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
         ):
             cursor.execute(pragma)
         cursor.close()
@@ -130,8 +147,11 @@ class Database:
             write: Whether the transaction writes; on SQLite it then starts with ``BEGIN IMMEDIATE``.
         """
         factory = self._write if write else self._read
-        async with factory() as session, session.begin():
-            yield session
+        async with factory() as session:
+            async with session.begin():
+                yield session
+            for callback in session.info.pop(_AFTER_COMMIT, ()):
+                callback()
 
     async def ping(self) -> None:
         """Run ``SELECT 1``; raises when the database cannot be reached."""

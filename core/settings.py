@@ -48,6 +48,41 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     max_request_bytes: Annotated[int, msgspec.Meta(ge=1_024, le=64 * 1_024 * 1_024)] = 1_048_576
     """Largest request body the admin API accepts."""
 
+    run_worker: bool = True
+    """Run the delivery worker inside ``leadwire serve``; set false when ``leadwire worker`` processes do it."""
+
+    delivery_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    """Seconds to wait before each retry after the first attempt, comma-separated; ±20 % jitter is added."""
+
+    delivery_concurrency: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 100
+    """Requests in flight at once per worker process."""
+
+    delivery_endpoint_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1_000)] = 20
+    """Requests in flight at once to one endpoint, per worker process."""
+
+    delivery_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 15.0
+    """Total time allowed for one POST, connection included."""
+
+    delivery_lease_seconds: Annotated[int, msgspec.Meta(ge=5, le=3_600)] = 60
+    """How long a claimed delivery belongs to a worker before another may take it over."""
+
+    delivery_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    """How often an idle worker looks for due deliveries (it is also woken at once by new messages)."""
+
+    delivery_disable_after_seconds: Annotated[int, msgspec.Meta(ge=60)] = 5 * 86_400
+    """An endpoint whose deliveries have all failed for this long is disabled."""
+
+    secret_rotation_overlap_seconds: Annotated[int, msgspec.Meta(ge=0, le=30 * 86_400)] = 86_400
+    """How long a rotated-out webhook secret keeps signing beside the new one."""
+
+    allow_private_webhook_targets: bool = False
+    """Development and tests only: let webhook URLs point at loopback and private addresses."""
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        """The parsed ``delivery_retry_schedule``."""
+        return tuple(float(part) for part in self.delivery_retry_schedule.split(",") if part.strip())
+
     @property
     def is_sqlite(self) -> bool:
         """Whether the database is an SQLite file."""
@@ -109,6 +144,12 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)")
     if not settings.public_base_url.startswith(("http://", "https://")):
         raise SettingsError(f"{PREFIX}PUBLIC_BASE_URL: must start with http:// or https://")
+    try:
+        delays = settings.retry_delays
+    except ValueError:
+        delays = (-1.0,)
+    if any(delay < 0 for delay in delays):
+        raise SettingsError(f"{PREFIX}DELIVERY_RETRY_SCHEDULE: expected seconds separated by commas, e.g. 5,300,1800")
     if settings.secret_key and len(settings.secret_key) < _MIN_SECRET_KEY_LENGTH:
         raise SettingsError(f"{PREFIX}SECRET_KEY: must be at least {_MIN_SECRET_KEY_LENGTH} characters")
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 __all__ = ("alembic_config", "upgrade")
 
@@ -22,5 +25,12 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database to ``revision``. Blocking: call it before the event loop starts, or in a thread."""
+    """Migrate the database to ``revision``. Blocking: call it before the event loop starts, or in a thread.
+
+    An SQLite file is left in WAL mode, so the application's first connections need not race to switch it.
+    """
     command.upgrade(alembic_config(database_url), revision)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        with contextlib.closing(sqlite3.connect(url.database)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")

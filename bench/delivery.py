@@ -1,0 +1,630 @@
+"""Delivery throughput: the worker against a no-database aiohttp ceiling, both posting to a local receiver.
+
+Run from the repository root::
+
+    .venv/bin/python bench/delivery.py [--messages N] [--concurrency C]
+
+A bare asyncio HTTP/1.1 receiver runs in a separate process on 127.0.0.1 and answers every POST with ``200 ok``.
+The same signed bodies are first posted by aiohttp (the ceiling) and by httpx (for orientation) with concurrency C
+and no database; then ``DeliveryWorker`` delivers N messages that were enqueued in a fresh SQLite database before
+the clock started, and is timed until every delivery row is ``succeeded``. The last line printed is a JSON object
+with the figures. The exit status is 0 whatever the figures are, and non-zero when a delivery failed or the receiver
+counted a different number of requests than were sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import ctypes
+import io
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import pstats
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+# Run as ``python bench/delivery.py``, this file's folder comes first on sys.path, where ``delivery`` would mean this
+# very file rather than the project's package: put the repository root there instead.
+_BENCH_DIR = Path(__file__).resolve().parent
+_ROOT = _BENCH_DIR.parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _BENCH_DIR]
+sys.path.insert(0, str(_ROOT))
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Iterator
+    from ctypes import c_longlong
+    from multiprocessing.connection import Connection
+
+    from core.database import Database
+    from core.settings import Settings
+
+__all__ = ("main",)
+
+_logger = logging.getLogger("leadwire.bench")
+
+TARGET_RATIO = 0.6
+TARGET_PER_S = 2_000
+_EVENT_TYPE = "lead.created"
+_USER_AGENT = "Leadwire-Webhooks/0.1"
+_SECRET_KEY = "bench-secret-key-not-used-for-anything-real-0123456789"  # noqa: S105 (a throwaway database)
+_ENQUEUE_BATCH = 500
+_SNIPPET_BYTES = 2_048
+_RECEIVER_START_TIMEOUT_S = 20.0
+_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+_REFUSAL = b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+_MAX_HEAD = 65_536
+
+
+# --- the receiver (runs in its own process) -------------------------------------------------------------------------
+
+
+class _ReceiverProtocol(asyncio.Protocol):
+    """Just enough HTTP/1.1: request line and headers, a Content-Length body, keep-alive and pipelining."""
+
+    def __init__(self, counter: c_longlong) -> None:
+        self.counter = counter
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast("asyncio.Transport", transport)  # uvloop's transports are not asyncio.Transport
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        buffer = self.buffer
+        buffer += data
+        answered = 0
+        close = False
+        while True:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                close = len(buffer) > _MAX_HEAD
+                break
+            head = bytes(buffer[:end]).lower()
+            length = _content_length(head)
+            if length is None or b"\r\ntransfer-encoding:" in head:
+                self.transport.write(_REFUSAL)
+                close = True
+                break
+            total = end + 4 + length
+            if len(buffer) < total:
+                break
+            del buffer[:total]
+            answered += 1
+            if b"\r\nconnection: close" in head or b" http/1.0\r\n" in head:
+                close = True
+                break
+        if answered:
+            self.counter.value += answered
+            self.transport.write(_RESPONSE * answered)
+        if close:
+            self.transport.close()
+
+
+def _content_length(head: bytes) -> int | None:
+    """The Content-Length of a lower-cased request head (0 when absent), or ``None`` when it is not a number."""
+    start = head.find(b"\r\ncontent-length:")
+    if start < 0:
+        return 0
+    start += len(b"\r\ncontent-length:")
+    stop = head.find(b"\r\n", start)
+    try:
+        return int(head[start : stop if stop >= 0 else None])
+    except ValueError:
+        return None
+
+
+def _receiver_main(control: Connection, counter: c_longlong, cpu: int | None) -> None:
+    """Serve until the parent says stop or goes away (its end of ``control`` closes)."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    asyncio.run(_serve(control, counter))
+
+
+async def _serve(control: Connection, counter: c_longlong) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _ReceiverProtocol(counter), "127.0.0.1", 0, backlog=1024)
+    port = server.sockets[0].getsockname()[1]
+    stop = asyncio.Event()
+
+    def on_control() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            control.recv()  # "stop", or nothing at all when the parent has gone
+        stop.set()
+
+    loop.add_reader(control.fileno(), on_control)
+    control.send(port)
+    async with server:
+        await stop.wait()
+
+
+class Receiver:
+    """The receiver process, seen from the benchmark: its URL and how many requests it has answered."""
+
+    def __init__(self, *, cpu: int | None) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._counter: c_longlong = context.RawValue(ctypes.c_longlong, 0)
+        self._control, child_end = context.Pipe()
+        self._process = context.Process(
+            target=_receiver_main, args=(child_end, self._counter, cpu), name="bench-receiver", daemon=True
+        )
+        self._process.start()
+        child_end.close()
+        if not self._control.poll(_RECEIVER_START_TIMEOUT_S):
+            self.close()
+            raise RuntimeError("the receiver process did not start")
+        self.port: int = self._control.recv()
+        self.url = f"http://127.0.0.1:{self.port}/hooks/bench"
+
+    @property
+    def count(self) -> int:
+        """Requests answered so far (read without the lock: only the receiver writes it)."""
+        return self._counter.value
+
+    def close(self) -> None:
+        """Ask the process to stop, then terminate or kill it if it does not."""
+        with contextlib.suppress(OSError, BrokenPipeError):
+            self._control.send("stop")
+        self._process.join(3)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(3)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._control.close()
+
+    async def verify(self) -> None:
+        """Two keep-alive requests on one connection, then a pipelined pair: four ``200 ok`` and a count of four."""
+        before = self.count
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        try:
+            body = b'{"check":true}'
+            request = (
+                b"POST /hooks/bench HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            for batch in (1, 1, 2):
+                writer.write(request * batch)
+                for _ in range(batch):
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                    if not head.startswith(b"HTTP/1.1 200 OK\r\n") or b"Content-Length: 2" not in head:
+                        raise RuntimeError(f"unexpected response from the receiver: {head!r}")
+                    if await asyncio.wait_for(reader.readexactly(2), 5) != b"ok":
+                        raise RuntimeError("unexpected response body from the receiver")
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        if self.count - before != 4:
+            raise RuntimeError(f"the receiver counted {self.count - before} requests, not 4")
+
+
+# --- what gets sent ---------------------------------------------------------------------------------------------------
+
+
+def _payload(index: int) -> dict[str, Any]:
+    """A lead of realistic size (the ``data`` of a ``lead.created`` event)."""
+    return {
+        "lead_id": f"lead_{index:010d}",
+        "form_id": "form_01jbenchbenchbenchbenchbe",
+        "fields": {
+            "email": f"person{index}@example.com",
+            "name": "Ada Lovelace",
+            "company": "Analytical Engines Ltd",
+            "phone": "+44 20 7946 0000",
+            "message": "Please call me back about the enterprise plan.",
+        },
+        "consent": {"marketing": True, "text_version": "2024-06-01"},
+        "source": {"page": "https://example.com/pricing", "utm_source": "newsletter", "utm_campaign": "spring"},
+    }
+
+
+Request = tuple[bytes, dict[str, str]]
+
+
+def _build_requests(count: int, url: str) -> tuple[list[Request], float]:
+    """Signed bodies and headers made exactly as the worker makes them; also the cost per request in µs."""
+    from core.database import utcnow
+    from core.ids import new_id
+    from delivery.outbox import Claimed
+    from delivery.signing import new_secret, signature_header
+    from delivery.worker import encode_body
+
+    secrets = [new_secret()]
+    claims = [
+        Claimed(
+            delivery_id=new_id("dlv"),
+            lease_token="",
+            message_id=new_id("msg"),
+            event_type=_EVENT_TYPE,
+            payload=_payload(index),
+            message_created_at=utcnow(),
+            endpoint_id="ep_bench",
+            url=url,
+            secrets=secrets,
+            rate_limit_per_second=None,
+        )
+        for index in range(count)
+    ]
+    started = time.perf_counter()
+    requests: list[Request] = []
+    for claimed in claims:
+        body = encode_body(claimed)
+        timestamp = int(time.time())
+        headers = {
+            "webhook-id": claimed.message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(claimed.secrets, claimed.message_id, timestamp, body),
+            "content-type": "application/json",
+        }
+        requests.append((body, headers))
+    return requests, (time.perf_counter() - started) / max(count, 1) * 1e6
+
+
+async def _run_lanes(
+    requests: list[Request], concurrency: int, send: Callable[[Request], Coroutine[Any, Any, int]]
+) -> tuple[float, int]:
+    """``concurrency`` lanes taking requests from one queue; returns the seconds taken and the non-200 count."""
+    pending: Iterator[Request] = iter(requests)
+    failures = 0
+
+    async def lane() -> None:
+        nonlocal failures
+        for request in pending:
+            if await send(request) != 200:
+                failures += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return time.perf_counter() - started, failures
+
+
+async def _bench_aiohttp(url: str, requests: list[Request], concurrency: int) -> tuple[float, int]:
+    import aiohttp
+
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency),
+        timeout=aiohttp.ClientTimeout(total=15),
+        headers={"User-Agent": _USER_AGENT},
+        auto_decompress=False,
+    ) as http:
+
+        async def send(request: Request) -> int:
+            body, headers = request
+            async with http.post(url, data=body, headers=headers, allow_redirects=False) as response:
+                await response.content.read(_SNIPPET_BYTES)
+                return response.status
+
+        return await _run_lanes(requests, concurrency, send)
+
+
+async def _bench_httpx(url: str, requests: list[Request], concurrency: int) -> tuple[float, int]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=15, headers={"User-Agent": _USER_AGENT}) as http:
+
+        async def send(request: Request) -> int:
+            body, headers = request
+            response = await http.post(url, content=body, headers=headers)
+            return response.status_code
+
+        return await _run_lanes(requests, concurrency, send)
+
+
+# --- the worker -------------------------------------------------------------------------------------------------------
+
+
+def _settings(database_url: str, concurrency: int, poll_seconds: float) -> Settings:
+    from core.settings import load_settings
+
+    return load_settings(
+        {
+            "LEADWIRE_DATABASE_URL": database_url,
+            "LEADWIRE_SECRET_KEY": _SECRET_KEY,
+            "LEADWIRE_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
+            "LEADWIRE_RUN_WORKER": "false",
+            "LEADWIRE_LOG_LEVEL": "warning",
+            "LEADWIRE_DELIVERY_CONCURRENCY": str(concurrency),
+            "LEADWIRE_DELIVERY_ENDPOINT_CONCURRENCY": str(concurrency),
+            "LEADWIRE_DELIVERY_POLL_SECONDS": str(poll_seconds),
+        }
+    )
+
+
+async def _enqueue_all(db: Database, settings: Settings, url: str, messages: int) -> float:
+    """One workspace, one endpoint at the receiver, ``messages`` messages; returns the seconds it took."""
+    from delivery.schemas import EndpointCreate
+    from delivery.service import create_endpoint, enqueue
+    from workspaces.service import create_workspace
+
+    started = time.perf_counter()
+    async with db.session(write=True) as session:
+        workspace, _ = await create_workspace(session, name="Bench")
+        await create_endpoint(
+            session, workspace_id=workspace.id, data=EndpointCreate(url=url), settings=settings, actor="bench"
+        )
+    for first in range(0, messages, _ENQUEUE_BATCH):
+        async with db.session(write=True) as session:
+            for index in range(first, min(first + _ENQUEUE_BATCH, messages)):
+                await enqueue(session, workspace_id=workspace.id, event_type=_EVENT_TYPE, payload=_payload(index))
+    return time.perf_counter() - started
+
+
+async def _status_counts(db: Database) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from delivery.models import Delivery
+
+    async with db.session(write=False) as session:
+        rows = await session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+        return {str(status): int(count) for status, count in rows}
+
+
+async def _attempt_summary(db: Database) -> tuple[int, int]:
+    """Attempts stored, and how many of them were not a 200."""
+    from sqlalchemy import func, select
+
+    from delivery.models import DeliveryAttempt
+
+    async with db.session(write=False) as session:
+        total = await session.scalar(select(func.count()).select_from(DeliveryAttempt)) or 0
+        bad = (
+            await session.scalar(
+                select(func.count())
+                .select_from(DeliveryAttempt)
+                .where(DeliveryAttempt.status_code.is_distinct_from(200))
+            )
+            or 0
+        )
+    return total, bad
+
+
+@dataclass
+class WorkerResult:
+    """What the worker phase measured."""
+
+    enqueue_s: float = 0.0
+    http_done_s: float = 0.0
+    done_s: float = 0.0
+    received: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    attempts: int = 0
+    bad_attempts: int = 0
+    stalled: bool = False
+    profile: pstats.Stats | None = None
+
+
+async def _wait_for(
+    progress: Callable[[], Coroutine[Any, Any, int]], goal: int, *, interval: float, stall_s: float
+) -> bool:
+    """Poll ``progress`` until it reaches ``goal``; ``False`` when it has not moved for ``stall_s`` seconds."""
+    last, last_change = -1, time.perf_counter()
+    while (value := await progress()) < goal:
+        now = time.perf_counter()
+        if value != last:
+            last, last_change = value, now
+        elif now - last_change > stall_s:
+            return False
+        await asyncio.sleep(interval)
+    return True
+
+
+async def _bench_worker(
+    receiver: Receiver, database_url: str, args: argparse.Namespace, profiler: cProfile.Profile | None
+) -> WorkerResult:
+    from core.database import Database
+    from delivery.worker import DeliveryWorker
+
+    settings = _settings(database_url, args.concurrency, args.poll_seconds)
+    db = Database(settings)
+    result = WorkerResult()
+    try:
+        result.enqueue_s = await _enqueue_all(db, settings, receiver.url, args.messages)
+        worker = DeliveryWorker(db, settings)  # after enqueueing: nothing has woken it, nothing is sent early
+        start_count = receiver.count
+
+        async def received() -> int:
+            return receiver.count - start_count
+
+        async def succeeded() -> int:
+            return (await _status_counts(db)).get("succeeded", 0)
+
+        if profiler is not None:
+            profiler.enable()
+        started = time.perf_counter()
+        await worker.start()
+        try:
+            ok = await _wait_for(received, args.messages, interval=0.005, stall_s=args.stall_seconds)
+            result.http_done_s = time.perf_counter() - started
+            ok = ok and await _wait_for(succeeded, args.messages, interval=0.05, stall_s=args.stall_seconds)
+            result.done_s = time.perf_counter() - started
+            result.stalled = not ok
+        finally:
+            if profiler is not None:
+                profiler.disable()
+            await worker.stop()
+        await asyncio.sleep(0.2)  # anything sent twice would arrive now
+        result.received = await received()
+        result.statuses = await _status_counts(db)
+        result.attempts, result.bad_attempts = await _attempt_summary(db)
+    finally:
+        await db.dispose()
+    return result
+
+
+# --- reporting --------------------------------------------------------------------------------------------------------
+
+
+def _print_profile(profiler: cProfile.Profile, path: str, lines: int) -> None:
+    profiler.dump_stats(path)
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(lines)
+        print(f"--- worker phase profile, by {order} (full stats in {path}) ---")
+        print(out.getvalue().split("\n", 6)[-1].rstrip())
+
+
+def _rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1) if seconds > 0 else 0.0
+
+
+def _report(args: argparse.Namespace, figures: dict[str, Any], problems: list[str]) -> None:
+    ceiling = figures["aiohttp_ceiling_per_s"]
+    rows = [
+        ("aiohttp, no database (ceiling)", ceiling, figures["aiohttp_s"]),
+        ("httpx, no database", figures["httpx_per_s"], figures["httpx_s"]),
+        ("DeliveryWorker, all sent", figures["worker_http_per_s"], figures["worker_http_s"]),
+        ("DeliveryWorker, all recorded", figures["worker_per_s"], figures["worker_s"]),
+    ]
+    print()
+    print(
+        f"{args.messages} messages, concurrency {args.concurrency}, {figures['loop']} loop, "
+        f"python {platform.python_version()}"
+    )
+    print(f"{'':32} {'deliveries/s':>13} {'seconds':>9} {'vs ceiling':>11}")
+    for name, rate, seconds in rows:
+        if rate is None:
+            print(f"{name:32} {'skipped':>13}")
+            continue
+        share = f"{rate / ceiling:.0%}" if ceiling else "-"
+        print(f"{name:32} {rate:13.1f} {seconds:9.2f} {share:>11}")
+    print(
+        f"(enqueueing took {figures['enqueue_s']:.1f}s before the clock; encoding and signing cost "
+        f"{figures['sign_encode_us']:.1f} µs a message; target: worker ≥ {TARGET_RATIO:.0%} of the ceiling "
+        f"and ≥ {TARGET_PER_S}/s: {'met' if figures['meets_target'] else 'NOT met'})"
+    )
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print(json.dumps(figures))
+
+
+# --- main -------------------------------------------------------------------------------------------------------------
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--messages", "-n", type=int, default=5_000, help="messages to deliver (default 5000)")
+    parser.add_argument("--concurrency", "-c", type=int, default=50, help="requests in flight (default 50)")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="event loop under test")
+    parser.add_argument("--skip-httpx", action="store_true", help="do not measure httpx")
+    parser.add_argument("--poll-seconds", type=float, default=1.0, help="LEADWIRE_DELIVERY_POLL_SECONDS (default 1)")
+    parser.add_argument("--stall-seconds", type=float, default=30.0, help="give up after this long without progress")
+    parser.add_argument("--pin", action="store_true", help="pin the receiver to CPU 1 and this process to CPU 0")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the worker phase, print its top and save it here")
+    parser.add_argument("--profile-lines", type=int, default=30, help="rows of the printed profile (default 30)")
+    args = parser.parse_args(argv)
+    if args.messages < 1 or args.concurrency < 1:
+        parser.error("--messages and --concurrency must be positive")
+    return args
+
+
+async def _run(args: argparse.Namespace, receiver: Receiver, database_url: str) -> tuple[dict[str, Any], list[str]]:
+    await receiver.verify()
+    problems: list[str] = []
+    requests, sign_encode_us = _build_requests(args.messages, receiver.url)
+    timings: dict[str, tuple[float, int] | None] = {}
+    for name, bench in (("aiohttp", _bench_aiohttp), ("httpx", _bench_httpx)):
+        if name == "httpx" and args.skip_httpx:
+            timings[name] = None
+            continue
+        before = receiver.count
+        timings[name] = seconds_failures = await bench(receiver.url, requests, args.concurrency)
+        if seconds_failures[1] or receiver.count - before != args.messages:
+            problems.append(f"{name}: {seconds_failures[1]} non-200 answers, {receiver.count - before} received")
+    profiler = cProfile.Profile() if args.profile else None
+    worker = await _bench_worker(receiver, database_url, args, profiler)
+    if profiler is not None:
+        _print_profile(profiler, args.profile, args.profile_lines)
+    problems.extend(_worker_problems(args.messages, worker))
+    aiohttp_s = timings["aiohttp"][0] if timings["aiohttp"] else 0.0
+    httpx_timing = timings["httpx"]
+    worker_rate = _rate(args.messages, worker.done_s)
+    ceiling = _rate(args.messages, aiohttp_s)
+    ratio = round(worker_rate / ceiling, 3) if ceiling else 0.0
+    figures: dict[str, Any] = {
+        "messages": args.messages,
+        "concurrency": args.concurrency,
+        "worker_per_s": worker_rate,
+        "aiohttp_ceiling_per_s": ceiling,
+        "httpx_per_s": _rate(args.messages, httpx_timing[0]) if httpx_timing else None,
+        "ratio": ratio,
+        "target_ratio": TARGET_RATIO,
+        "target_per_s": TARGET_PER_S,
+        "meets_target": ratio >= TARGET_RATIO and worker_rate >= TARGET_PER_S,
+        "worker_http_per_s": _rate(args.messages, worker.http_done_s),
+        "worker_s": round(worker.done_s, 3),
+        "worker_http_s": round(worker.http_done_s, 3),
+        "aiohttp_s": round(aiohttp_s, 3),
+        "httpx_s": round(httpx_timing[0], 3) if httpx_timing else None,
+        "enqueue_s": round(worker.enqueue_s, 2),
+        "sign_encode_us": round(sign_encode_us, 2),
+        "loop": args.loop,
+        "pinned": args.pin,
+        "profiled": profiler is not None,
+        "ok": not problems,
+    }
+    return figures, problems
+
+
+def _worker_problems(messages: int, worker: WorkerResult) -> list[str]:
+    problems = []
+    if worker.stalled:
+        problems.append("the worker stopped making progress")
+    if worker.received != messages:
+        problems.append(f"worker: the receiver got {worker.received} requests for {messages} messages")
+    if worker.statuses.get("succeeded", 0) != messages:
+        problems.append(f"worker: delivery statuses {worker.statuses}, expected {messages} succeeded")
+    if worker.attempts != messages or worker.bad_attempts:
+        problems.append(f"worker: {worker.attempts} attempts stored, {worker.bad_attempts} of them not a 200")
+    return problems
+
+
+def _new_loop(kind: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 when every request was answered and every delivery succeeded."""
+    args = _parse(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    pin = args.pin and hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
+    args.pin = pin
+    receiver = Receiver(cpu=1 if pin else None)
+    try:
+        if pin:
+            os.sched_setaffinity(0, {0})
+        from migrations import upgrade
+
+        with tempfile.TemporaryDirectory(prefix="leadwire-bench-") as directory:
+            database_url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
+            upgrade(database_url)
+            with asyncio.Runner(loop_factory=_new_loop(args.loop)) as runner:
+                figures, problems = runner.run(_run(args, receiver, database_url))
+    finally:
+        receiver.close()
+    _report(args, figures, problems)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

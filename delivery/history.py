@@ -1,0 +1,114 @@
+"""Delivery history and recovery: list and inspect deliveries, retry one, recover an endpoint's failures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from core.database import call_after_commit, utcnow
+from core.errors import Conflict, NotFound
+from core.pagination import fetch_page
+from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
+from delivery.outbox import new_delivery
+from delivery.wakeup import notify_workers
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("get_delivery", "list_deliveries", "recover_endpoint", "retry_delivery")
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    endpoint_id: str | None,
+    status: str | None,
+    event_type: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Delivery], str | None]:
+    """One page of the workspace's deliveries, newest first, filtered as asked."""
+    statement = select(Delivery).where(Delivery.workspace_id == workspace_id)
+    if endpoint_id is not None:
+        statement = statement.where(Delivery.endpoint_id == endpoint_id)
+    if status is not None:
+        statement = statement.where(Delivery.status == status)
+    if event_type is not None:
+        statement = statement.where(Delivery.event_type == event_type)
+    if since is not None:
+        statement = statement.where(Delivery.created_at >= since)
+    if until is not None:
+        statement = statement.where(Delivery.created_at < until)
+    return await fetch_page(session, statement, id_column=Delivery.id, limit=limit, cursor=cursor)
+
+
+async def get_delivery(
+    session: AsyncSession, *, workspace_id: str, delivery_id: str
+) -> tuple[Delivery, Message, list[DeliveryAttempt]]:
+    """A delivery of the workspace with its message and every attempt, oldest attempt first."""
+    row = (
+        await session.execute(
+            select(Delivery, Message)
+            .join(Message, Message.id == Delivery.message_id)
+            .where(Delivery.id == delivery_id, Delivery.workspace_id == workspace_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    delivery, message = row
+    attempts = await session.scalars(
+        select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery.id).order_by(DeliveryAttempt.id)
+    )
+    return delivery, message, list(attempts)
+
+
+def _due_again(session: AsyncSession) -> dict[str, object]:
+    call_after_commit(session, notify_workers)
+    now = utcnow()
+    return {"status": "pending", "next_attempt_at": now, "completed_at": None, "updated_at": now}
+
+
+async def retry_delivery(session: AsyncSession, *, workspace_id: str, delivery_id: str) -> Delivery:
+    """Send a failed (or succeeded) delivery again now, with the same ``webhook-id``.
+
+    Raises:
+        NotFound: No such delivery in this workspace.
+        Conflict: It is still pending; it will be attempted anyway.
+    """
+    delivery, _, _ = await get_delivery(session, workspace_id=workspace_id, delivery_id=delivery_id)
+    if delivery.status == "pending":
+        raise Conflict("the delivery is still pending; it will be attempted on its schedule")
+    for key, value in _due_again(session).items():
+        setattr(delivery, key, value)
+    return delivery
+
+
+async def recover_endpoint(session: AsyncSession, *, endpoint: WebhookEndpoint, since: datetime) -> int:
+    """Re-send to ``endpoint`` everything since ``since`` that failed, or that it missed while it was disabled.
+
+    Returns:
+        How many deliveries were made due again or created.
+    """
+    failed = await session.execute(
+        update(Delivery)
+        .where(Delivery.endpoint_id == endpoint.id, Delivery.status == "failed", Delivery.created_at >= since)
+        .values(**_due_again(session))
+    )
+    delivered = select(Delivery.message_id).where(Delivery.endpoint_id == endpoint.id)
+    missed = select(Message).where(
+        Message.workspace_id == endpoint.workspace_id, Message.created_at >= since, Message.id.not_in(delivered)
+    )
+    if endpoint.event_types:
+        missed = missed.where(Message.event_type.in_(endpoint.event_types))
+    created = 0
+    for message in await session.scalars(missed):
+        if message.event_type != "webhook.test":
+            session.add(new_delivery(message, endpoint.id))
+            created += 1
+    return int(failed.rowcount or 0) + created  # type: ignore[attr-defined]

@@ -1,0 +1,269 @@
+"""The transactional outbox: enqueue in the caller's transaction, claim due rows under a lease, record outcomes."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select, update
+
+from core.database import call_after_commit
+from core.ids import new_id, random_token
+from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
+from delivery.wakeup import notify_workers
+from workspaces import service as workspaces
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from core.settings import Settings
+
+__all__ = ("Claimed", "Outcome", "claim_due", "enqueue", "live_secrets", "record_outcomes", "retry_after_seconds")
+
+_MAX_RETRY_AFTER_S = 86_400
+_JITTER = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """Everything a worker needs to send one delivery, detached from the session."""
+
+    delivery_id: str
+    lease_token: str
+    message_id: str
+    event_type: str
+    payload: dict[str, Any]
+    message_created_at: datetime
+    endpoint_id: str
+    url: str
+    secrets: list[str]
+    rate_limit_per_second: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt came to."""
+
+    claimed: Claimed
+    attempted_at: datetime
+    duration_ms: int
+    status_code: int | None = None
+    response_body: str = ""
+    error: str | None = None
+    retry_after_s: float | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300  # noqa: PLR2004
+
+
+def live_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The endpoint's secrets that still sign: the current one and any rotated out less than the overlap ago."""
+    result = []
+    for entry in endpoint.secrets:
+        expires = entry.get("expires_at")
+        if expires is None or datetime.fromisoformat(expires) > now:
+            result.append(str(entry["secret"]))
+    return result
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    event_type: str,
+    payload: dict[str, Any],
+    only_endpoint_id: str | None = None,
+) -> Message:
+    """Write a message and one delivery per matching enabled endpoint in the caller's transaction.
+
+    Nothing is sent before the caller commits; the commit wakes this process's workers.
+
+    Args:
+        session: The caller's write session: the message commits, or rolls back, with the caller's change.
+        workspace_id: Whose endpoints receive it.
+        event_type: e.g. ``lead.created``.
+        payload: The event's ``data``, JSON-serialisable.
+        only_endpoint_id: Deliver to this endpoint alone, whatever its event filter (for test events).
+    """
+    message = Message(id=new_id("msg"), workspace_id=workspace_id, event_type=event_type, payload=payload)
+    session.add(message)
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.workspace_id == workspace_id,
+        WebhookEndpoint.status == "enabled",
+        WebhookEndpoint.deleted_at.is_(None),
+    )
+    if only_endpoint_id is not None:
+        statement = statement.where(WebhookEndpoint.id == only_endpoint_id)
+    for endpoint in await session.scalars(statement):
+        if only_endpoint_id or not endpoint.event_types or event_type in endpoint.event_types:
+            session.add(new_delivery(message, endpoint.id))
+    call_after_commit(session, notify_workers)
+    return message
+
+
+def new_delivery(message: Message, endpoint_id: str) -> Delivery:
+    """A pending delivery of ``message`` to the endpoint, due now."""
+    return Delivery(
+        id=new_id("dlv"),
+        workspace_id=message.workspace_id,
+        message_id=message.id,
+        endpoint_id=endpoint_id,
+        event_type=message.event_type,
+    )
+
+
+async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: int, now: datetime) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries of enabled endpoints to the calling worker.
+
+    On PostgreSQL rows locked by another worker's claim are skipped (``FOR UPDATE SKIP LOCKED``); on SQLite the
+    write transaction (``BEGIN IMMEDIATE``) already serialises claims. A delivery whose lease has expired is due
+    again, which is how the work of a killed worker is taken over.
+    """
+    due = (
+        select(Delivery.id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
+        .where(
+            Delivery.status == "pending",
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
+            WebhookEndpoint.status == "enabled",
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Delivery)
+    )
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        return []
+    token = random_token(20)
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
+        .values(lease_token=token, lease_expires_at=now + timedelta(seconds=lease_seconds))
+    )
+    rows = await session.execute(
+        select(Delivery, Message, WebhookEndpoint)
+        .join(Message, Message.id == Delivery.message_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
+        .where(Delivery.id.in_(ids))
+    )
+    return [
+        Claimed(
+            delivery_id=delivery.id,
+            lease_token=token,
+            message_id=message.id,
+            event_type=message.event_type,
+            payload=message.payload,
+            message_created_at=message.created_at,
+            endpoint_id=endpoint.id,
+            url=endpoint.url,
+            secrets=live_secrets(endpoint, now),
+            rate_limit_per_second=endpoint.rate_limit_per_second,
+        )
+        for delivery, message, endpoint in rows
+    ]
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """A ``Retry-After`` header (seconds or an HTTP date) as seconds from now, bounded to one day."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            seconds = (email.utils.parsedate_to_datetime(value) - now).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return max(1.0, min(seconds, _MAX_RETRY_AFTER_S))
+
+
+def _next_delay(attempt_count: int, delays: tuple[float, ...], retry_after_s: float | None) -> float | None:
+    """Seconds until the next attempt after ``attempt_count`` attempts, or ``None`` when there is none left."""
+    if attempt_count > len(delays):
+        return None
+    if retry_after_s is not None:
+        return retry_after_s
+    # Jitter spreads a receiver's recovery load; it is not security-relevant randomness.
+    return delays[attempt_count - 1] * random.uniform(1 - _JITTER, 1 + _JITTER)  # noqa: S311
+
+
+async def _disable(session: AsyncSession, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:
+    endpoint.status, endpoint.disabled_reason, endpoint.updated_at = "disabled", reason, now
+    await workspaces.record_audit(
+        session, workspace_id=endpoint.workspace_id, actor="worker", action="endpoint.disabled",
+        target_type="webhook_endpoint", target_id=endpoint.id, details={"reason": reason},
+    )  # fmt: skip
+
+
+async def record_outcomes(session: AsyncSession, outcomes: list[Outcome], *, settings: Settings, now: datetime) -> None:
+    """Store each attempt and move its delivery on: succeeded, due again later, or failed for good.
+
+    Only the worker still holding a delivery's lease may move it; an attempt is stored either way.
+    410 Gone disables the endpoint at once; an endpoint failing for ``delivery_disable_after_seconds`` is disabled.
+    """
+    endpoints = {
+        e.id: e
+        for e in await session.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({o.claimed.endpoint_id for o in outcomes}))
+        )
+    }
+    rows = await session.execute(
+        select(Delivery.id, Delivery.attempt_count).where(Delivery.id.in_([o.claimed.delivery_id for o in outcomes]))
+    )
+    counts: dict[str, int] = dict(rows.all())
+    for outcome in outcomes:
+        claimed = outcome.claimed
+        session.add(
+            DeliveryAttempt(
+                id=new_id("att"),
+                delivery_id=claimed.delivery_id,
+                attempted_at=outcome.attempted_at,
+                status_code=outcome.status_code,
+                duration_ms=outcome.duration_ms,
+                response_body=outcome.response_body,
+                error=outcome.error,
+            )
+        )
+        attempt_count = counts.get(claimed.delivery_id, 0) + 1
+        values: dict[str, Any] = {
+            "attempt_count": attempt_count,
+            "last_status_code": outcome.status_code,
+            "last_error": outcome.error,
+            "lease_token": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+        }
+        endpoint = endpoints.get(claimed.endpoint_id)
+        if outcome.succeeded:
+            values.update(status="succeeded", completed_at=now)
+            if endpoint is not None:
+                endpoint.failing_since = None
+        else:
+            delay = (
+                None
+                if outcome.status_code == HTTPStatus.GONE
+                else _next_delay(attempt_count, settings.retry_delays, outcome.retry_after_s)
+            )
+            if delay is None:
+                values.update(status="failed", completed_at=now)
+            else:
+                values["next_attempt_at"] = now + timedelta(seconds=delay)
+            if endpoint is not None and endpoint.status == "enabled":
+                endpoint.failing_since = endpoint.failing_since or now
+                if outcome.status_code == HTTPStatus.GONE:
+                    await _disable(session, endpoint, "the endpoint answered 410 Gone", now)
+                elif now - endpoint.failing_since >= timedelta(seconds=settings.delivery_disable_after_seconds):
+                    await _disable(session, endpoint, "every delivery failed for too long", now)
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == claimed.delivery_id, Delivery.lease_token == claimed.lease_token)
+            .values(**values)
+        )

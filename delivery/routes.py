@@ -1,0 +1,234 @@
+"""Admin API of the delivery slice: ``/api/v1/endpoints``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.pagination import DEFAULT_LIMIT, Limit
+from core.settings import Settings
+from delivery import service
+from delivery.schemas import (
+    AttemptOut,
+    DeliveryDetail,
+    DeliveryList,
+    DeliveryOut,
+    DeliveryStatus,
+    EndpointCreate,
+    EndpointCreated,
+    EndpointList,
+    EndpointOut,
+    EndpointUpdate,
+    RecoverRequest,
+    RecoverResult,
+    SecretRotated,
+)
+from workspaces.schemas import Caller
+
+if TYPE_CHECKING:
+    from delivery.models import Delivery, WebhookEndpoint
+
+__all__ = ("DeliveryController", "EndpointController")
+
+
+def _endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
+    return EndpointOut(
+        id=endpoint.id,
+        url=endpoint.url,
+        description=endpoint.description,
+        event_types=endpoint.event_types,
+        status=endpoint.status,
+        disabled_reason=endpoint.disabled_reason,
+        rate_limit_per_second=endpoint.rate_limit_per_second,
+        created_at=endpoint.created_at,
+        updated_at=endpoint.updated_at,
+    )
+
+
+def _delivery_fields(delivery: Delivery) -> dict[str, object]:
+    return {
+        "id": delivery.id,
+        "message_id": delivery.message_id,
+        "endpoint_id": delivery.endpoint_id,
+        "event_type": delivery.event_type,
+        "status": delivery.status,
+        "attempt_count": delivery.attempt_count,
+        "next_attempt_at": delivery.next_attempt_at if delivery.status == "pending" else None,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "created_at": delivery.created_at,
+        "completed_at": delivery.completed_at,
+    }
+
+
+class EndpointController(Controller):
+    """Where the workspace's events go."""
+
+    path = "/endpoints"
+    tags = ["webhooks"]  # noqa: RUF012
+
+    @post("/", status_code=HTTP_201_CREATED, summary="Register a webhook endpoint; its secret is shown only here")
+    async def create_endpoint(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        settings: NamedDependency[Settings],
+        data: JSONBody[EndpointCreate],
+    ) -> EndpointCreated:
+        endpoint, secret = await service.create_endpoint(
+            db_session, workspace_id=caller.workspace_id, data=data, settings=settings, actor=caller.actor
+        )
+        out = _endpoint_out(endpoint)
+        return EndpointCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secret=secret)
+
+    @get("/", summary="List webhook endpoints")
+    async def list_endpoints(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> EndpointList:
+        endpoints, next_cursor = await service.list_endpoints(
+            db_session, workspace_id=caller.workspace_id, limit=limit, cursor=cursor
+        )
+        return EndpointList(items=[_endpoint_out(e) for e in endpoints], next_cursor=next_cursor)
+
+    @get("/{endpoint_id:str}", summary="Get a webhook endpoint")
+    async def get_endpoint(
+        self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], endpoint_id: FromPath[str]
+    ) -> EndpointOut:
+        endpoint = await service.get_endpoint(db_session, workspace_id=caller.workspace_id, endpoint_id=endpoint_id)
+        return _endpoint_out(endpoint)
+
+    @patch("/{endpoint_id:str}", summary="Change, disable or re-enable a webhook endpoint")
+    async def update_endpoint(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        settings: NamedDependency[Settings],
+        endpoint_id: FromPath[str],
+        data: JSONBody[EndpointUpdate],
+    ) -> EndpointOut:
+        endpoint = await service.update_endpoint(
+            db_session,
+            workspace_id=caller.workspace_id,
+            endpoint_id=endpoint_id,
+            data=data,
+            settings=settings,
+            actor=caller.actor,
+        )
+        return _endpoint_out(endpoint)
+
+    @delete("/{endpoint_id:str}", summary="Delete a webhook endpoint")
+    async def delete_endpoint(
+        self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], endpoint_id: FromPath[str]
+    ) -> None:
+        await service.delete_endpoint(
+            db_session, workspace_id=caller.workspace_id, endpoint_id=endpoint_id, actor=caller.actor
+        )
+
+    @post("/{endpoint_id:str}/rotate-secret", status_code=200, summary="Rotate the signing secret with overlap")
+    async def rotate_secret(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        settings: NamedDependency[Settings],
+        endpoint_id: FromPath[str],
+    ) -> SecretRotated:
+        secret, expires = await service.rotate_secret(
+            db_session, workspace_id=caller.workspace_id, endpoint_id=endpoint_id, settings=settings, actor=caller.actor
+        )
+        return SecretRotated(secret=secret, previous_secret_expires_at=datetime.fromisoformat(expires))
+
+    @post("/{endpoint_id:str}/test", status_code=HTTP_202_ACCEPTED, summary="Send a webhook.test event")
+    async def send_test(
+        self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], endpoint_id: FromPath[str]
+    ) -> Response[dict[str, str]]:
+        message_id = await service.send_test_event(
+            db_session, workspace_id=caller.workspace_id, endpoint_id=endpoint_id
+        )
+        return Response({"message_id": message_id}, status_code=HTTP_202_ACCEPTED)
+
+    @post("/{endpoint_id:str}/recover", status_code=200, summary="Re-send what failed or was missed since a time")
+    async def recover(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        endpoint_id: FromPath[str],
+        data: JSONBody[RecoverRequest],
+    ) -> RecoverResult:
+        count = await service.recover(
+            db_session, workspace_id=caller.workspace_id, endpoint_id=endpoint_id, since=data.since, actor=caller.actor
+        )
+        return RecoverResult(recovered=count)
+
+
+class DeliveryController(Controller):
+    """What was sent where, every attempt, and sending again."""
+
+    path = "/deliveries"
+    tags = ["webhooks"]  # noqa: RUF012
+
+    @get("/", summary="List deliveries, newest first")
+    async def list_deliveries(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        endpoint_id: FromQuery[str | None] = None,
+        status: FromQuery[DeliveryStatus | None] = None,
+        event_type: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> DeliveryList:
+        deliveries, next_cursor = await service.list_deliveries(
+            db_session,
+            workspace_id=caller.workspace_id,
+            endpoint_id=endpoint_id,
+            status=status,
+            event_type=event_type,
+            since=since,
+            until=until,
+            limit=limit,
+            cursor=cursor,
+        )
+        items = [DeliveryOut(**_delivery_fields(d)) for d in deliveries]  # type: ignore[arg-type]
+        return DeliveryList(items=items, next_cursor=next_cursor)
+
+    @get("/{delivery_id:str}", summary="A delivery with its payload and every attempt")
+    async def get_delivery(
+        self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], delivery_id: FromPath[str]
+    ) -> DeliveryDetail:
+        delivery, message, attempts = await service.get_delivery(
+            db_session, workspace_id=caller.workspace_id, delivery_id=delivery_id
+        )
+        return DeliveryDetail(
+            **_delivery_fields(delivery),  # type: ignore[arg-type]
+            payload=message.payload,
+            attempts=[
+                AttemptOut(
+                    id=a.id,
+                    attempted_at=a.attempted_at,
+                    status_code=a.status_code,
+                    duration_ms=a.duration_ms,
+                    response_body=a.response_body,
+                    error=a.error,
+                )
+                for a in attempts
+            ],
+        )
+
+    @post("/{delivery_id:str}/retry", status_code=HTTP_202_ACCEPTED, summary="Send a delivery again now")
+    async def retry(
+        self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], delivery_id: FromPath[str]
+    ) -> DeliveryOut:
+        delivery = await service.retry_delivery(db_session, workspace_id=caller.workspace_id, delivery_id=delivery_id)
+        return DeliveryOut(**_delivery_fields(delivery))  # type: ignore[arg-type]

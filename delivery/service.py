@@ -1,0 +1,194 @@
+"""Webhook endpoints and the ``enqueue`` entry point other slices use, scoped to one workspace."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import UNSET
+from sqlalchemy import select
+
+from core.database import utcnow
+from core.errors import FieldError, NotFound, ValidationFailed
+from core.ids import new_id
+from core.pagination import fetch_page
+from delivery.history import get_delivery, list_deliveries, recover_endpoint, retry_delivery
+from delivery.models import WebhookEndpoint
+from delivery.outbox import enqueue
+from delivery.signing import new_secret
+from delivery.ssrf import UnsafeTargetError, check_endpoint_url
+from workspaces import service as workspaces
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from core.settings import Settings
+    from delivery.schemas import EndpointCreate, EndpointUpdate
+
+__all__ = (
+    "create_endpoint",
+    "delete_endpoint",
+    "enqueue",
+    "get_delivery",
+    "get_endpoint",
+    "list_deliveries",
+    "list_endpoints",
+    "recover",
+    "retry_delivery",
+    "rotate_secret",
+    "send_test_event",
+    "update_endpoint",
+)
+
+
+async def _checked_url(url: str, settings: Settings) -> str:
+    try:
+        return await check_endpoint_url(url, allow_private=settings.allow_private_webhook_targets)
+    except UnsafeTargetError as exc:
+        raise ValidationFailed([FieldError("url", "unsafe_url", str(exc))]) from exc
+
+
+async def create_endpoint(
+    session: AsyncSession, *, workspace_id: str, data: EndpointCreate, settings: Settings, actor: str
+) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint after the SSRF check. Returns it and its secret, shown to the caller once."""
+    url = await _checked_url(data.url, settings)
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        id=new_id("ep"),
+        workspace_id=workspace_id,
+        url=url,
+        description=data.description.strip(),
+        event_types=sorted(set(data.event_types)),
+        secrets=[{"secret": secret, "expires_at": None}],
+        rate_limit_per_second=data.rate_limit_per_second,
+    )
+    session.add(endpoint)
+    await session.flush()
+    await workspaces.record_audit(
+        session, workspace_id=workspace_id, actor=actor, action="endpoint.created", target_type="webhook_endpoint",
+        target_id=endpoint.id, details={"url": url},
+    )  # fmt: skip
+    return endpoint, secret
+
+
+async def get_endpoint(session: AsyncSession, *, workspace_id: str, endpoint_id: str) -> WebhookEndpoint:
+    """The workspace's endpoint; another workspace's is :class:`NotFound`."""
+    endpoint = await session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id,
+            WebhookEndpoint.workspace_id == workspace_id,
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+    )
+    if endpoint is None:
+        raise NotFound(f"no endpoint {endpoint_id}")
+    return endpoint
+
+
+async def list_endpoints(
+    session: AsyncSession, *, workspace_id: str, limit: int, cursor: str | None
+) -> tuple[list[WebhookEndpoint], str | None]:
+    """One page of the workspace's endpoints, newest first."""
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.deleted_at.is_(None)
+    )
+    return await fetch_page(session, statement, id_column=WebhookEndpoint.id, limit=limit, cursor=cursor)
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    endpoint_id: str,
+    data: EndpointUpdate,
+    settings: Settings,
+    actor: str,
+) -> WebhookEndpoint:
+    """Change an endpoint. Disabling keeps its deliveries pending; enabling sends them again."""
+    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+    recover_since = changes.pop("recover_since", None)
+    if recover_since is not None and changes.get("status", endpoint.status) != "enabled":
+        raise ValidationFailed([FieldError("recover_since", "not_allowed", "recovery needs the endpoint enabled")])
+    if "url" in changes:
+        changes["url"] = await _checked_url(changes["url"], settings)
+    if "event_types" in changes:
+        changes["event_types"] = sorted(set(changes["event_types"]))
+    if "description" in changes:
+        changes["description"] = changes["description"].strip()
+    if changes.get("status") == "enabled":
+        changes["disabled_reason"] = None
+        changes["failing_since"] = None
+    elif changes.get("status") == "disabled" and endpoint.status != "disabled":
+        changes["disabled_reason"] = "disabled through the API"
+    for key, value in changes.items():
+        setattr(endpoint, key, value)
+    endpoint.updated_at = utcnow()
+    details: dict[str, Any] = {"changed": sorted(changes)}
+    if recover_since is not None:
+        details["recovered"] = await recover_endpoint(session, endpoint=endpoint, since=recover_since)
+    await workspaces.record_audit(
+        session, workspace_id=workspace_id, actor=actor, action="endpoint.updated", target_type="webhook_endpoint",
+        target_id=endpoint.id, details=details,
+    )  # fmt: skip
+    return endpoint
+
+
+async def recover(session: AsyncSession, *, workspace_id: str, endpoint_id: str, since: datetime, actor: str) -> int:
+    """Re-send everything that failed for the endpoint, or that it missed, since ``since``; returns how many."""
+    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    count = await recover_endpoint(session, endpoint=endpoint, since=since)
+    await workspaces.record_audit(
+        session, workspace_id=workspace_id, actor=actor, action="endpoint.recovered", target_type="webhook_endpoint",
+        target_id=endpoint.id, details={"since": since.isoformat(), "recovered": count},
+    )  # fmt: skip
+    return count
+
+
+async def delete_endpoint(session: AsyncSession, *, workspace_id: str, endpoint_id: str, actor: str) -> None:
+    """Delete an endpoint: nothing more is sent to it; its delivery history stays."""
+    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    endpoint.deleted_at = utcnow()
+    await workspaces.record_audit(
+        session, workspace_id=workspace_id, actor=actor, action="endpoint.deleted", target_type="webhook_endpoint",
+        target_id=endpoint.id,
+    )  # fmt: skip
+
+
+async def rotate_secret(
+    session: AsyncSession, *, workspace_id: str, endpoint_id: str, settings: Settings, actor: str
+) -> tuple[str, str]:
+    """Start signing with a new secret; the current one keeps signing beside it for the overlap period.
+
+    Returns:
+        The new secret and the ISO time at which the previous one stops signing.
+    """
+    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    now = utcnow()
+    expires = (now + timedelta(seconds=settings.secret_rotation_overlap_seconds)).isoformat()
+    secret = new_secret()
+    kept = [
+        {"secret": entry["secret"], "expires_at": entry["expires_at"] or expires}
+        for entry in endpoint.secrets
+        if entry["expires_at"] is None or entry["expires_at"] > now.isoformat()
+    ]
+    endpoint.secrets = [{"secret": secret, "expires_at": None}, *kept]
+    endpoint.updated_at = now
+    await workspaces.record_audit(
+        session, workspace_id=workspace_id, actor=actor, action="endpoint.secret_rotated",
+        target_type="webhook_endpoint", target_id=endpoint.id, details={"previous_expires_at": expires},
+    )  # fmt: skip
+    return secret, expires
+
+
+async def send_test_event(session: AsyncSession, *, workspace_id: str, endpoint_id: str) -> str:
+    """Enqueue a ``webhook.test`` event for this endpoint alone; returns the message id."""
+    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    message = await enqueue(
+        session, workspace_id=workspace_id, event_type="webhook.test", payload={}, only_endpoint_id=endpoint.id
+    )
+    return message.id
