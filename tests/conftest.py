@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+pytest_plugins = ["tests.webhooks"]
+
 T = TypeVar("T")
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 BACKENDS = ["sqlite", "postgres"] if os.environ.get("TEST_POSTGRES_URL") else ["sqlite"]

@@ -3,118 +3,253 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import pytest
-from aiohttp import web
-from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
-from app import create_app
-from delivery.models import Delivery, DeliveryAttempt
+from core.database import utcnow
+from delivery.models import Delivery, WebhookEndpoint
 from delivery.outbox import enqueue
-from tests.conftest import make_settings, new_tenant
+from tests.conftest import new_tenant
+from tests.webhooks import eventually
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from core.database import Database
+    from tests.conftest import Client, Tenant
+    from tests.webhooks import Receiver
 
 
-class Receiver:
-    """A webhook receiver that answers from a script of status codes, then 200, and keeps what it got."""
-
-    def __init__(self, script: list[int]) -> None:
-        self.script = list(script)
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.url = ""
-        self.arrived = asyncio.Event()
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append((dict(request.headers), await request.read()))
-        self.arrived.set()
-        return web.Response(status=self.script.pop(0) if self.script else 200, text="ok")
-
-    async def wait_for(self, count: int, seconds: float = 15.0) -> None:
-        async def enough() -> None:
-            while len(self.requests) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-        await asyncio.wait_for(enough(), seconds)
+async def add_endpoint(client: Client, tenant: Tenant, url: str, **extra: Any) -> dict[str, Any]:
+    response = await client.post("/api/v1/endpoints", json={"url": url, **extra}, headers=tenant.headers)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    receiver = Receiver([500, 500])
-    app = web.Application()
-    app.router.add_post("/hook", receiver.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    receiver.url = f"http://127.0.0.1:{port}/hook"
-    try:
-        yield receiver
-    finally:
-        await runner.cleanup()
+async def publish(db: Database, tenant: Tenant, event_type: str = "lead.created", **payload: Any) -> str:
+    async with db.session(write=True) as session:
+        message = await enqueue(session, workspace_id=tenant.workspace_id, event_type=event_type, payload=payload)
+    return message.id
 
 
-async def test_retried_deliveries_keep_their_id_and_verify(database_url: str, db: Database, receiver: Receiver) -> None:
-    settings = make_settings(
-        database_url,
-        allow_private_webhook_targets="true",
-        delivery_retry_schedule="0.2,0.2,0.2",
-        delivery_poll_seconds="0.1",
-    )
+async def test_retried_deliveries_keep_their_id_and_verify(live: Client, db: Database, receiver: Receiver) -> None:
     tenant = await new_tenant(db, "Acme")
-    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as client:
-        created = await client.post("/api/v1/endpoints", json={"url": receiver.url}, headers=tenant.headers)
-        assert created.status_code == 201, created.text
-        secret = created.json()["secret"]
-        assert secret.startswith("whsec_")
+    secret = (await add_endpoint(live, tenant, receiver.url))["secret"]
+    assert secret.startswith("whsec_")
+    receiver.answer(500, 500)
+    message_id = await publish(db, tenant, lead={"id": "lead_1", "email": "a@example.com"})
+    await receiver.wait_for(3)
 
-        payload: dict[str, Any] = {"lead": {"id": "lead_1", "email": "a@example.com"}}
-        async with db.session(write=True) as session:
-            message = await enqueue(
-                session, workspace_id=tenant.workspace_id, event_type="lead.created", payload=payload
-            )
-        await receiver.wait_for(3)
-
-    ids = {headers["webhook-id"] for headers, _ in receiver.requests}
-    assert ids == {message.id}
+    assert {headers["webhook-id"] for headers, _ in receiver.requests} == {message_id}
     verifier = Webhook(secret)
     for headers, body in receiver.requests:
         event = verifier.verify(body, headers)
         assert event["type"] == "lead.created"
-        assert event["data"] == payload
-    async with db.session(write=False) as session:
-        delivery = await session.scalar(select(Delivery).where(Delivery.message_id == message.id))
-        assert delivery is not None
-        assert delivery.status == "succeeded"
-        assert delivery.attempt_count == 3
-        attempts = (
-            await session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery.id))
-        ).all()
-    assert sorted(a.status_code or 0 for a in attempts) == [200, 500, 500]
+        assert event["data"] == {"lead": {"id": "lead_1", "email": "a@example.com"}}
+
+    async def succeeded() -> bool:
+        listing = await live.get("/api/v1/deliveries?status=succeeded", headers=tenant.headers)
+        return len(listing.json()["items"]) == 1
+
+    await eventually(succeeded)
+    delivery = (await live.get("/api/v1/deliveries", headers=tenant.headers)).json()["items"][0]
+    assert delivery["message_id"] == message_id
+    assert delivery["attempt_count"] == 3
+    detail = (await live.get(f"/api/v1/deliveries/{delivery['id']}", headers=tenant.headers)).json()
+    assert [a["status_code"] for a in detail["attempts"]] == [500, 500, 200]
+    assert detail["attempts"][0]["response_body"] == "answer 500"
+    assert all(a["duration_ms"] >= 0 for a in detail["attempts"])
+    assert detail["payload"]["lead"]["id"] == "lead_1"
 
 
-async def test_nothing_is_sent_for_a_rolled_back_transaction(
-    database_url: str, db: Database, receiver: Receiver
-) -> None:
-    settings = make_settings(database_url, allow_private_webhook_targets="true", delivery_poll_seconds="0.1")
+async def test_nothing_is_sent_for_a_rolled_back_transaction(live: Client, db: Database, receiver: Receiver) -> None:
     tenant = await new_tenant(db, "Acme")
-    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as client:
-        await client.post("/api/v1/endpoints", json={"url": receiver.url}, headers=tenant.headers)
+    await add_endpoint(live, tenant, receiver.url)
 
-        async def enqueue_then_fail() -> None:
-            async with db.session(write=True) as session:
-                await enqueue(session, workspace_id=tenant.workspace_id, event_type="lead.created", payload={})
-                raise RuntimeError("the caller's change failed")
+    async def enqueue_then_fail() -> None:
+        async with db.session(write=True) as session:
+            await enqueue(session, workspace_id=tenant.workspace_id, event_type="lead.created", payload={})
+            raise RuntimeError("the caller's change failed")
 
-        with pytest.raises(RuntimeError):
-            await enqueue_then_fail()
-        await asyncio.sleep(0.5)
+    with contextlib.suppress(RuntimeError):
+        await enqueue_then_fail()
+    await asyncio.sleep(0.5)
     assert receiver.requests == []
+
+
+async def test_rotated_secrets_sign_side_by_side(live: Client, db: Database, receiver: Receiver) -> None:
+    tenant = await new_tenant(db, "Acme")
+    endpoint = await add_endpoint(live, tenant, receiver.url)
+    rotated = await live.post(f"/api/v1/endpoints/{endpoint['id']}/rotate-secret", headers=tenant.headers)
+    assert rotated.status_code == 200
+    new_secret = rotated.json()["secret"]
+    assert new_secret != endpoint["secret"]
+    await publish(db, tenant)
+    await receiver.wait_for(1)
+    headers, body = receiver.requests[0]
+    assert len(headers["webhook-signature"].split()) == 2
+    Webhook(endpoint["secret"]).verify(body, headers)
+    Webhook(new_secret).verify(body, headers)
+
+
+async def test_event_filters_and_test_events(live: Client, db: Database, receiver: Receiver) -> None:
+    tenant = await new_tenant(db, "Acme")
+    leads_only = await add_endpoint(live, tenant, receiver.url, event_types=["lead.created"])
+    await add_endpoint(live, tenant, receiver.url + "?other=1", event_types=["consent.withdrawn"])
+    await publish(db, tenant, "lead.updated")
+    await publish(db, tenant, "lead.created")
+    test = await live.post(f"/api/v1/endpoints/{leads_only['id']}/test", headers=tenant.headers)
+    assert test.status_code == 202
+    await receiver.wait_for(2)
+    await asyncio.sleep(0.3)
+    types = sorted(Webhook(leads_only["secret"]).verify(b, h)["type"] for h, b in receiver.requests)
+    assert types == ["lead.created", "webhook.test"]
+
+
+async def test_retry_after_is_honoured(live: Client, db: Database, receiver: Receiver) -> None:
+    tenant = await new_tenant(db, "Acme")
+    await add_endpoint(live, tenant, receiver.url)
+    receiver.answer(429, headers={"Retry-After": "2"})
+    await publish(db, tenant)
+    await receiver.wait_for(2, seconds=10)
+    assert receiver.times[1] - receiver.times[0] >= 1.9  # the schedule alone would retry after ~0.2 s
+
+
+async def test_410_gone_disables_the_endpoint_at_once(live: Client, db: Database, receiver: Receiver) -> None:
+    tenant = await new_tenant(db, "Acme")
+    endpoint = await add_endpoint(live, tenant, receiver.url)
+    receiver.answer(410)
+    await publish(db, tenant)
+    await receiver.wait_for(1)
+
+    async def disabled() -> bool:
+        got = (await live.get(f"/api/v1/endpoints/{endpoint['id']}", headers=tenant.headers)).json()
+        return bool(got["status"] == "disabled")
+
+    await eventually(disabled)
+    await publish(db, tenant)
+    await asyncio.sleep(0.5)
+    assert len(receiver.requests) == 1
+    failed = (await live.get("/api/v1/deliveries?status=failed", headers=tenant.headers)).json()["items"]
+    assert len(failed) == 1
+    audit = (await live.get("/api/v1/audit-events", headers=tenant.headers)).json()["items"]
+    assert audit[0]["action"] == "endpoint.disabled"
+    assert "410" in audit[0]["details"]["reason"]
+
+
+async def test_the_last_failure_is_a_dead_letter_that_can_be_retried(
+    live: Client, db: Database, receiver: Receiver
+) -> None:
+    tenant = await new_tenant(db, "Acme")
+    await add_endpoint(live, tenant, receiver.url)
+    receiver.answer(500, 500, 500, 500)
+    message_id = await publish(db, tenant)
+    await receiver.wait_for(4)
+
+    async def failed() -> bool:
+        items = (await live.get("/api/v1/deliveries?status=failed", headers=tenant.headers)).json()["items"]
+        return len(items) == 1
+
+    await eventually(failed)
+    delivery = (await live.get("/api/v1/deliveries", headers=tenant.headers)).json()["items"][0]
+    assert delivery["attempt_count"] == 4
+    assert delivery["next_attempt_at"] is None
+    await asyncio.sleep(0.5)
+    assert len(receiver.requests) == 4  # 1 + 3 retries, then no more
+
+    retried = await live.post(f"/api/v1/deliveries/{delivery['id']}/retry", headers=tenant.headers)
+    assert retried.status_code == 202
+    await receiver.wait_for(5)
+    assert receiver.requests[-1][0]["webhook-id"] == message_id
+    again = await live.post(f"/api/v1/deliveries/{delivery['id']}/retry", headers=tenant.headers)
+    assert again.status_code in {202, 409}
+
+
+async def test_an_endpoint_failing_for_too_long_is_disabled_and_audited(
+    live: Client, db: Database, receiver: Receiver
+) -> None:
+    tenant = await new_tenant(db, "Acme")
+    endpoint = await add_endpoint(live, tenant, receiver.url)
+    async with db.session(write=True) as session:
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint["id"])
+            .values(failing_since=utcnow() - timedelta(days=6))
+        )
+    receiver.answer(500)
+    await publish(db, tenant)
+    await receiver.wait_for(1)
+
+    async def disabled() -> bool:
+        async with db.session(write=False) as session:
+            row = await session.get(WebhookEndpoint, endpoint["id"])
+            return row is not None and row.status == "disabled"
+
+    await eventually(disabled)
+    audit = (await live.get("/api/v1/audit-events", headers=tenant.headers)).json()["items"]
+    assert audit[0]["action"] == "endpoint.disabled"
+    assert audit[0]["actor"] == "worker"
+
+
+async def test_recover_resends_failures_and_what_a_disabled_endpoint_missed(
+    live: Client, db: Database, receiver: Receiver
+) -> None:
+    tenant = await new_tenant(db, "Acme")
+    endpoint = await add_endpoint(live, tenant, receiver.url)
+    started = utcnow() - timedelta(seconds=1)
+    receiver.answer(500, 500, 500, 500)
+    failed_id = await publish(db, tenant, n=1)
+    await receiver.wait_for(4)
+
+    async def dead_lettered() -> bool:
+        async with db.session(write=False) as session:
+            status = await session.scalar(select(Delivery.status).where(Delivery.message_id == failed_id))
+            return status == "failed"
+
+    await eventually(dead_lettered)
+    url = f"/api/v1/endpoints/{endpoint['id']}"
+    assert (await live.patch(url, json={"status": "disabled"}, headers=tenant.headers)).status_code == 200
+    missed_id = await publish(db, tenant, n=2)
+    await asyncio.sleep(0.3)
+    assert len(receiver.requests) == 4
+
+    enabled = await live.patch(
+        url, json={"status": "enabled", "recover_since": started.isoformat()}, headers=tenant.headers
+    )
+    assert enabled.status_code == 200, enabled.text
+    await receiver.wait_for(6)
+    assert {h["webhook-id"] for h, _ in receiver.requests[4:]} == {failed_id, missed_id}
+    audit = (await live.get("/api/v1/audit-events", headers=tenant.headers)).json()["items"]
+    assert audit[0]["details"]["recovered"] == 2
+
+    recovered = await live.post(f"{url}/recover", json={"since": started.isoformat()}, headers=tenant.headers)
+    assert recovered.json() == {"recovered": 0}  # nothing failed or missing any more
+
+
+async def test_per_endpoint_rate_limit_spaces_requests(live: Client, db: Database, receiver: Receiver) -> None:
+    tenant = await new_tenant(db, "Acme")
+    await add_endpoint(live, tenant, receiver.url, rate_limit_per_second=5)
+    for index in range(6):
+        await publish(db, tenant, n=index)
+    await receiver.wait_for(6)
+    gaps = [later - earlier for earlier, later in zip(receiver.times, receiver.times[1:], strict=False)]
+    assert min(gaps) >= 0.15  # 5 per second: 0.2 s apart, less scheduling noise
+
+
+async def test_other_workspaces_deliveries_are_invisible(live: Client, db: Database, receiver: Receiver) -> None:
+    acme, globex = await new_tenant(db, "Acme"), await new_tenant(db, "Globex")
+    await add_endpoint(live, acme, receiver.url)
+    await publish(db, acme)
+    await receiver.wait_for(1)
+
+    async def listed() -> bool:
+        return bool((await live.get("/api/v1/deliveries", headers=acme.headers)).json()["items"])
+
+    await eventually(listed)
+    delivery = (await live.get("/api/v1/deliveries", headers=acme.headers)).json()["items"][0]
+    assert (await live.get("/api/v1/deliveries", headers=globex.headers)).json()["items"] == []
+    assert (await live.get(f"/api/v1/deliveries/{delivery['id']}", headers=globex.headers)).status_code == 404
+    assert (await live.post(f"/api/v1/deliveries/{delivery['id']}/retry", headers=globex.headers)).status_code == 404
