@@ -63,7 +63,6 @@ class DeliveryWorker:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self._slots = asyncio.Semaphore(settings.delivery_concurrency)
         self._free = settings.delivery_concurrency
         self._per_endpoint: dict[str, asyncio.Semaphore] = {}
         self._limiters: dict[str, _RateLimiter] = {}
