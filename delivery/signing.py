@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 
-__all__ = ("SECRET_PREFIX", "new_secret", "sign", "signature_header", "verify")
+__all__ = ("SECRET_PREFIX", "new_secret", "sign", "signature_header", "verify", "webhook_headers")
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks secret prefix, not a secret
 _SECRET_BYTES = 32
@@ -33,6 +33,16 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 def signature_header(live_secrets: list[str], message_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` value: one signature per live secret, space-separated (rotation overlap)."""
     return " ".join(sign(secret, message_id, timestamp, body) for secret in live_secrets)
+
+
+def webhook_headers(live_secrets: list[str], message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt to send ``body``."""
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature_header(live_secrets, message_id, timestamp, body),
+        "content-type": "application/json",
+    }
 
 
 def verify(secret: str, message_id: str, timestamp: int, body: bytes, header: str) -> bool:

@@ -13,7 +13,7 @@ import msgspec
 
 from core.database import utcnow
 from delivery import outbox
-from delivery.signing import signature_header
+from delivery.signing import webhook_headers
 from delivery.ssrf import UnsafeTargetError, guarded_connector
 from delivery.wakeup import subscribe
 
@@ -82,7 +82,10 @@ class DeliveryWorker:
                 limit=self.settings.delivery_concurrency,
                 limit_per_host=self.settings.delivery_endpoint_concurrency,
             ),
-            timeout=aiohttp.ClientTimeout(total=self.settings.delivery_timeout_seconds),
+            timeout=aiohttp.ClientTimeout(
+                total=self.settings.delivery_timeout_seconds,
+                sock_connect=min(5.0, self.settings.delivery_timeout_seconds),
+            ),
             headers={"User-Agent": _USER_AGENT},
             auto_decompress=False,
         )
@@ -155,13 +158,7 @@ class DeliveryWorker:
     async def _post(self, claimed: outbox.Claimed) -> outbox.Outcome:
         assert self._http is not None
         body = encode_body(claimed)
-        timestamp = int(time.time())
-        headers = {
-            "webhook-id": claimed.message_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(claimed.secrets, claimed.message_id, timestamp, body),
-            "content-type": "application/json",
-        }
+        headers = webhook_headers(claimed.secrets, claimed.message_id, int(time.time()), body)
         attempted_at = utcnow()
         started = time.perf_counter()
 
