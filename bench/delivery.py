@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import platform
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -235,6 +236,26 @@ def _payload(index: int) -> dict[str, Any]:
 
 
 Request = tuple[bytes, dict[str, str]]
+Mark = tuple[float, float, float]
+
+
+def _mark() -> Mark:
+    return time.perf_counter(), time.thread_time(), time.process_time()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One phase: wall seconds, and CPU seconds of the event-loop thread and of this whole process (the receiver
+    is another process, so it is not included; the process figure includes aiosqlite's threads)."""
+
+    seconds: float
+    loop_cpu_s: float
+    process_cpu_s: float
+
+    @classmethod
+    def since(cls, mark: Mark) -> Timing:
+        wall, thread, process = _mark()
+        return cls(wall - mark[0], thread - mark[1], process - mark[2])
 
 
 def _build_requests(count: int, url: str) -> tuple[list[Request], float]:
@@ -242,7 +263,7 @@ def _build_requests(count: int, url: str) -> tuple[list[Request], float]:
     from core.database import utcnow
     from core.ids import new_id
     from delivery.outbox import Claimed
-    from delivery.signing import new_secret, signature_header
+    from delivery.signing import new_secret, webhook_headers
     from delivery.worker import encode_body
 
     secrets = [new_secret()]
@@ -264,22 +285,16 @@ def _build_requests(count: int, url: str) -> tuple[list[Request], float]:
     started = time.perf_counter()
     requests: list[Request] = []
     for claimed in claims:
-        body = encode_body(claimed)
-        timestamp = int(time.time())
-        headers = {
-            "webhook-id": claimed.message_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(claimed.secrets, claimed.message_id, timestamp, body),
-            "content-type": "application/json",
-        }
+        body = encode_body(claimed)  # exactly as DeliveryWorker._post does
+        headers = webhook_headers(claimed.secrets, claimed.message_id, int(time.time()), body)
         requests.append((body, headers))
     return requests, (time.perf_counter() - started) / max(count, 1) * 1e6
 
 
 async def _run_lanes(
     requests: list[Request], concurrency: int, send: Callable[[Request], Coroutine[Any, Any, int]]
-) -> tuple[float, int]:
-    """``concurrency`` lanes taking requests from one queue; returns the seconds taken and the non-200 count."""
+) -> tuple[Timing, int]:
+    """``concurrency`` lanes taking requests from one queue; returns the time taken and the non-200 count."""
     pending: Iterator[Request] = iter(requests)
     failures = 0
 
@@ -289,17 +304,17 @@ async def _run_lanes(
             if await send(request) != 200:
                 failures += 1
 
-    started = time.perf_counter()
+    started = _mark()
     await asyncio.gather(*(lane() for _ in range(concurrency)))
-    return time.perf_counter() - started, failures
+    return Timing.since(started), failures
 
 
-async def _bench_aiohttp(url: str, requests: list[Request], concurrency: int) -> tuple[float, int]:
+async def _bench_aiohttp(url: str, requests: list[Request], concurrency: int) -> tuple[Timing, int]:
     import aiohttp
 
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=concurrency),
-        timeout=aiohttp.ClientTimeout(total=15),
+        timeout=aiohttp.ClientTimeout(total=15, sock_connect=5),  # as the worker's defaults
         headers={"User-Agent": _USER_AGENT},
         auto_decompress=False,
     ) as http:
@@ -313,7 +328,7 @@ async def _bench_aiohttp(url: str, requests: list[Request], concurrency: int) ->
         return await _run_lanes(requests, concurrency, send)
 
 
-async def _bench_httpx(url: str, requests: list[Request], concurrency: int) -> tuple[float, int]:
+async def _bench_httpx(url: str, requests: list[Request], concurrency: int) -> tuple[Timing, int]:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -400,14 +415,14 @@ class WorkerResult:
     """What the worker phase measured."""
 
     enqueue_s: float = 0.0
-    http_done_s: float = 0.0
-    done_s: float = 0.0
+    sent: Timing | None = None
+    done: Timing | None = None
     received: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     attempts: int = 0
     bad_attempts: int = 0
     stalled: bool = False
-    profile: pstats.Stats | None = None
+    batches: dict[str, BatchLog] = field(default_factory=dict)
 
 
 async def _wait_for(
@@ -425,42 +440,71 @@ async def _wait_for(
     return True
 
 
+@dataclass
+class BatchLog:
+    """Sizes and durations of one kind of worker transaction (the duration includes waiting for the lock)."""
+
+    sizes: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def summary(self, name: str) -> str:
+        if not self.sizes:
+            return f"{name}: no calls seen (was it renamed?)"
+        count = len(self.sizes)
+        return (
+            f"{name}: {count} transactions of {sum(self.sizes) / count:.1f} deliveries on average "
+            f"(median {statistics.median(self.sizes):g}, max {max(self.sizes)}); "
+            f"{statistics.mean(self.seconds) * 1000:.1f} ms each on average, "
+            f"median {statistics.median(self.seconds) * 1000:.1f} ms, max {max(self.seconds) * 1000:.0f} ms"
+        )
+
+
+@contextlib.contextmanager
+def _traced_outbox(*, enabled: bool) -> Iterator[dict[str, BatchLog]]:
+    """Count the worker's claim and record transactions by wrapping ``delivery.outbox`` functions (in memory only)."""
+    from delivery import outbox
+
+    logs = {"claim_due": BatchLog(), "record_outcomes": BatchLog()}
+    originals = {name: getattr(outbox, name) for name in logs}
+
+    def traced(name: str, function: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+        async def wrapper(session: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            result = await function(session, *args, **kwargs)
+            batch = result if name == "claim_due" else (args[0] if args else kwargs["outcomes"])
+            logs[name].sizes.append(len(batch))
+            logs[name].seconds.append(time.perf_counter() - started)
+            return result
+
+        return wrapper
+
+    if enabled:
+        for name, function in originals.items():
+            setattr(outbox, name, traced(name, function))
+    try:
+        yield logs
+    finally:
+        for name, function in originals.items():
+            setattr(outbox, name, function)
+
+
 async def _bench_worker(
     receiver: Receiver, database_url: str, args: argparse.Namespace, profiler: cProfile.Profile | None
 ) -> WorkerResult:
     from core.database import Database
-    from delivery.worker import DeliveryWorker
 
     settings = _settings(database_url, args.concurrency, args.poll_seconds)
     db = Database(settings)
     result = WorkerResult()
     try:
         result.enqueue_s = await _enqueue_all(db, settings, receiver.url, args.messages)
-        worker = DeliveryWorker(db, settings)  # after enqueueing: nothing has woken it, nothing is sent early
         start_count = receiver.count
-
-        async def received() -> int:
-            return receiver.count - start_count
-
-        async def succeeded() -> int:
-            return (await _status_counts(db)).get("succeeded", 0)
-
-        if profiler is not None:
-            profiler.enable()
-        started = time.perf_counter()
-        await worker.start()
-        try:
-            ok = await _wait_for(received, args.messages, interval=0.005, stall_s=args.stall_seconds)
-            result.http_done_s = time.perf_counter() - started
-            ok = ok and await _wait_for(succeeded, args.messages, interval=0.05, stall_s=args.stall_seconds)
-            result.done_s = time.perf_counter() - started
-            result.stalled = not ok
-        finally:
-            if profiler is not None:
-                profiler.disable()
-            await worker.stop()
+        with _traced_outbox(enabled=args.trace) as result.batches:
+            await _deliver_all(
+                db, settings, args=args, result=result, received=lambda: receiver.count - start_count, profiler=profiler
+            )
         await asyncio.sleep(0.2)  # anything sent twice would arrive now
-        result.received = await received()
+        result.received = receiver.count - start_count
         result.statuses = await _status_counts(db)
         result.attempts, result.bad_attempts = await _attempt_summary(db)
     finally:
@@ -468,46 +512,137 @@ async def _bench_worker(
     return result
 
 
+async def _deliver_all(
+    db: Database,
+    settings: Settings,
+    *,
+    args: argparse.Namespace,
+    result: WorkerResult,
+    received: Callable[[], int],
+    profiler: cProfile.Profile | None,
+) -> None:
+    """Start the worker and time it until the receiver has every message and every delivery is ``succeeded``."""
+    from delivery.worker import DeliveryWorker
+
+    async def sent() -> int:
+        return received()
+
+    async def succeeded() -> int:
+        return (await _status_counts(db)).get("succeeded", 0)
+
+    worker = DeliveryWorker(db, settings)  # only now: nothing has woken it before, nothing was sent early
+    if profiler is not None:
+        profiler.enable()
+    started = _mark()
+    await worker.start()
+    try:
+        ok = await _wait_for(sent, args.messages, interval=0.005, stall_s=args.stall_seconds)
+        result.sent = Timing.since(started)
+        ok = ok and await _wait_for(succeeded, args.messages, interval=0.05, stall_s=args.stall_seconds)
+        result.done = Timing.since(started)
+        result.stalled = not ok
+    finally:
+        if profiler is not None:
+            profiler.disable()
+        await worker.stop()
+
+
 # --- reporting --------------------------------------------------------------------------------------------------------
 
 
+_AREAS = (
+    (str(Path(__file__).resolve()), "this benchmark (polling, --trace)"),
+    ("sqlalchemy", "SQLAlchemy"),
+    ("aiosqlite", "aiosqlite"),
+    ("aiohttp", "aiohttp, yarl, multidict"),
+    ("yarl", "aiohttp, yarl, multidict"),
+    ("multidict", "aiohttp, yarl, multidict"),
+    ("asyncio", "asyncio"),
+    ("selectors", "asyncio"),
+    (str(_ROOT / "delivery"), "leadwire delivery/"),
+    (str(_ROOT / "core"), "leadwire core/"),
+    ("json", "json"),
+)
+
+
+def _area(filename: str, function: str) -> str:
+    if function == "<method 'poll' of 'select.epoll' objects>" or function.endswith("'select' objects>"):
+        return "idle (waiting in select/epoll)"
+    for needle, area in _AREAS:
+        if needle in filename:
+            return area
+    return f"built-in: {function[:48]}" if filename == "~" else f"other: {Path(filename).name}"
+
+
 def _print_profile(profiler: cProfile.Profile, path: str, lines: int) -> None:
+    """Own time by area, then the top functions by own time.
+
+    Cumulative times are not printed: SQLAlchemy's asyncio layer runs ORM code in greenlets, which cProfile
+    follows poorly, so cumulative figures double count. Own time (tottime) adds up to the event-loop thread's wall time.
+    """
     profiler.dump_stats(path)
-    for order in ("tottime", "cumulative"):
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(lines)
-        print(f"--- worker phase profile, by {order} (full stats in {path}) ---")
-        print(out.getvalue().split("\n", 6)[-1].rstrip())
+    stats = pstats.Stats(profiler)
+    by_area: dict[str, float] = {}
+    for (filename, _line, function), (_cc, _nc, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        area = _area(filename, function)
+        by_area[area] = by_area.get(area, 0.0) + own
+    total = sum(by_area.values()) or 1.0
+    print(f"--- worker phase profile: own time of the event-loop thread by area ({total:.2f}s in all) ---")
+    for area, own in sorted(by_area.items(), key=lambda item: -item[1])[:15]:
+        print(f"{area:60} {own:7.2f}s {own / total:6.1%}")
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime").print_stats(lines)
+    print(f"--- worker phase profile: top functions by own time (full stats in {path}) ---")
+    print(out.getvalue().split("\n", 6)[-1].rstrip())
 
 
-def _rate(count: int, seconds: float) -> float:
-    return round(count / seconds, 1) if seconds > 0 else 0.0
+def _rate(count: int, timing: Timing | None) -> float | None:
+    return round(count / timing.seconds, 1) if timing is not None and timing.seconds > 0 else None
+
+
+def _cpu_us(count: int, seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / count * 1e6, 1)
+
+
+def _phase_figures(name: str, count: int, timing: Timing | None) -> dict[str, Any]:
+    return {
+        f"{name}_per_s": _rate(count, timing),
+        f"{name}_s": round(timing.seconds, 3) if timing else None,
+        f"{name}_loop_cpu_us": _cpu_us(count, timing.loop_cpu_s if timing else None),
+        f"{name}_process_cpu_us": _cpu_us(count, timing.process_cpu_s if timing else None),
+    }
 
 
 def _report(args: argparse.Namespace, figures: dict[str, Any], problems: list[str]) -> None:
     ceiling = figures["aiohttp_ceiling_per_s"]
     rows = [
-        ("aiohttp, no database (ceiling)", ceiling, figures["aiohttp_s"]),
-        ("httpx, no database", figures["httpx_per_s"], figures["httpx_s"]),
-        ("DeliveryWorker, all sent", figures["worker_http_per_s"], figures["worker_http_s"]),
-        ("DeliveryWorker, all recorded", figures["worker_per_s"], figures["worker_s"]),
+        ("aiohttp, no database (ceiling)", "aiohttp"),  # the fastest of --ceiling-runs
+        ("httpx, no database", "httpx"),
+        ("DeliveryWorker, all sent", "worker_sent"),
+        ("DeliveryWorker, all recorded", "worker"),
     ]
     print()
     print(
         f"{args.messages} messages, concurrency {args.concurrency}, {figures['loop']} loop, "
-        f"python {platform.python_version()}"
+        f"python {platform.python_version()}{', pinned' if figures['pinned'] else ''}"
+        f"{', PROFILED (slower)' if figures['profiled'] else ''}"
     )
-    print(f"{'':32} {'deliveries/s':>13} {'seconds':>9} {'vs ceiling':>11}")
-    for name, rate, seconds in rows:
+    print(f"{'':32} {'deliveries/s':>13} {'seconds':>9} {'vs ceiling':>11} {'loop CPU µs':>12} {'process CPU µs':>15}")
+    for label, key in rows:
+        rate = figures["aiohttp_ceiling_per_s" if key == "aiohttp" else f"{key}_per_s"]
         if rate is None:
-            print(f"{name:32} {'skipped':>13}")
+            print(f"{label:32} {'skipped':>13}")
             continue
         share = f"{rate / ceiling:.0%}" if ceiling else "-"
-        print(f"{name:32} {rate:13.1f} {seconds:9.2f} {share:>11}")
+        print(
+            f"{label:32} {rate:13.1f} {figures[f'{key}_s']:9.2f} {share:>11} "
+            f"{figures[f'{key}_loop_cpu_us']:12.0f} {figures[f'{key}_process_cpu_us']:15.0f}"
+        )
     print(
-        f"(enqueueing took {figures['enqueue_s']:.1f}s before the clock; encoding and signing cost "
-        f"{figures['sign_encode_us']:.1f} µs a message; target: worker ≥ {TARGET_RATIO:.0%} of the ceiling "
-        f"and ≥ {TARGET_PER_S}/s: {'met' if figures['meets_target'] else 'NOT met'})"
+        f"(CPU is per message, of the event-loop thread and of this process, the receiver excluded. Enqueueing took "
+        f"{figures['enqueue_s']:.1f}s before the clock; encoding and signing cost {figures['sign_encode_us']:.1f} µs "
+        f"a message. Target: worker ≥ {TARGET_RATIO:.0%} of the ceiling and ≥ {TARGET_PER_S}/s: "
+        f"{'met' if figures['meets_target'] else 'NOT met'}.)"
     )
     for problem in problems:
         print(f"PROBLEM: {problem}")
@@ -523,14 +658,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", "-c", type=int, default=50, help="requests in flight (default 50)")
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="event loop under test")
     parser.add_argument("--skip-httpx", action="store_true", help="do not measure httpx")
+    parser.add_argument("--ceiling-runs", type=int, default=3, help="aiohttp runs; the fastest is the ceiling (3)")
     parser.add_argument("--poll-seconds", type=float, default=1.0, help="LEADWIRE_DELIVERY_POLL_SECONDS (default 1)")
     parser.add_argument("--stall-seconds", type=float, default=30.0, help="give up after this long without progress")
     parser.add_argument("--pin", action="store_true", help="pin the receiver to CPU 1 and this process to CPU 0")
     parser.add_argument("--profile", metavar="FILE", help="cProfile the worker phase, print its top and save it here")
     parser.add_argument("--profile-lines", type=int, default=30, help="rows of the printed profile (default 30)")
+    parser.add_argument("--trace", action="store_true", help="count and time the worker's claim and record batches")
     args = parser.parse_args(argv)
-    if args.messages < 1 or args.concurrency < 1:
-        parser.error("--messages and --concurrency must be positive")
+    if args.messages < 1 or args.concurrency < 1 or args.ceiling_runs < 1:
+        parser.error("--messages, --concurrency and --ceiling-runs must be positive")
     return args
 
 
@@ -538,40 +675,49 @@ async def _run(args: argparse.Namespace, receiver: Receiver, database_url: str) 
     await receiver.verify()
     problems: list[str] = []
     requests, sign_encode_us = _build_requests(args.messages, receiver.url)
-    timings: dict[str, tuple[float, int] | None] = {}
-    for name, bench in (("aiohttp", _bench_aiohttp), ("httpx", _bench_httpx)):
-        if name == "httpx" and args.skip_httpx:
-            timings[name] = None
-            continue
+    timings: dict[str, Timing | None] = {"aiohttp": None, "httpx": None}
+    ceiling_runs: list[float] = []
+    plan = [("aiohttp", _bench_aiohttp)] * args.ceiling_runs + ([] if args.skip_httpx else [("httpx", _bench_httpx)])
+    for name, bench in plan:
         before = receiver.count
-        timings[name] = seconds_failures = await bench(receiver.url, requests, args.concurrency)
-        if seconds_failures[1] or receiver.count - before != args.messages:
-            problems.append(f"{name}: {seconds_failures[1]} non-200 answers, {receiver.count - before} received")
+        timing, failures = await bench(receiver.url, requests, args.concurrency)
+        if failures or receiver.count - before != args.messages:
+            problems.append(f"{name}: {failures} non-200 answers, {receiver.count - before} requests received")
+        if name == "aiohttp":
+            ceiling_runs.append(_rate(args.messages, timing) or 0.0)
+        best = timings[name]
+        if best is None or timing.seconds < best.seconds:  # the ceiling is the best of its runs
+            timings[name] = timing
     profiler = cProfile.Profile() if args.profile else None
     worker = await _bench_worker(receiver, database_url, args, profiler)
     if profiler is not None:
         _print_profile(profiler, args.profile, args.profile_lines)
+    if args.trace:
+        print("--- worker transactions (durations include waiting for the SQLite write lock and the event loop) ---")
+        for name, log in worker.batches.items():
+            print(log.summary(name))
     problems.extend(_worker_problems(args.messages, worker))
-    aiohttp_s = timings["aiohttp"][0] if timings["aiohttp"] else 0.0
-    httpx_timing = timings["httpx"]
-    worker_rate = _rate(args.messages, worker.done_s)
-    ceiling = _rate(args.messages, aiohttp_s)
+    worker_rate = 0.0 if worker.stalled else _rate(args.messages, worker.done) or 0.0
+    ceiling = _rate(args.messages, timings["aiohttp"]) or 0.0
     ratio = round(worker_rate / ceiling, 3) if ceiling else 0.0
     figures: dict[str, Any] = {
         "messages": args.messages,
         "concurrency": args.concurrency,
         "worker_per_s": worker_rate,
         "aiohttp_ceiling_per_s": ceiling,
-        "httpx_per_s": _rate(args.messages, httpx_timing[0]) if httpx_timing else None,
+        "httpx_per_s": _rate(args.messages, timings["httpx"]),
         "ratio": ratio,
         "target_ratio": TARGET_RATIO,
         "target_per_s": TARGET_PER_S,
         "meets_target": ratio >= TARGET_RATIO and worker_rate >= TARGET_PER_S,
-        "worker_http_per_s": _rate(args.messages, worker.http_done_s),
-        "worker_s": round(worker.done_s, 3),
-        "worker_http_s": round(worker.http_done_s, 3),
-        "aiohttp_s": round(aiohttp_s, 3),
-        "httpx_s": round(httpx_timing[0], 3) if httpx_timing else None,
+        "aiohttp_runs_per_s": ceiling_runs,
+    }
+    figures |= _phase_figures("worker", args.messages, worker.done)
+    figures |= _phase_figures("worker_sent", args.messages, worker.sent)
+    figures |= _phase_figures("aiohttp", args.messages, timings["aiohttp"])
+    figures |= _phase_figures("httpx", args.messages, timings["httpx"])
+    del figures["aiohttp_per_s"]  # it is aiohttp_ceiling_per_s
+    figures |= {
         "enqueue_s": round(worker.enqueue_s, 2),
         "sign_encode_us": round(sign_encode_us, 2),
         "loop": args.loop,

@@ -7,23 +7,35 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
-from core.database import call_after_commit
+from core.database import UTCDateTime, call_after_commit
 from core.ids import new_id, random_token
 from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
 from delivery.wakeup import notify_workers
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.settings import Settings
 
-__all__ = ("Claimed", "Outcome", "claim_due", "enqueue", "live_secrets", "record_outcomes", "retry_after_seconds")
+__all__ = (
+    "Claimed",
+    "Outcome",
+    "claim_due",
+    "enqueue",
+    "live_secrets",
+    "new_delivery",
+    "record_outcomes",
+    "release",
+    "retry_after_seconds",
+)
 
+_DELIVERY = cast("Table", Delivery.__table__)  # Core statements on the hot path skip the ORM's per-row work
 _MAX_RETRY_AFTER_S = 86_400
 _JITTER = 0.2
 
@@ -120,9 +132,10 @@ def new_delivery(message: Message, endpoint_id: str) -> Delivery:
 async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: int, now: datetime) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries of enabled endpoints to the calling worker.
 
-    On PostgreSQL rows locked by another worker's claim are skipped (``FOR UPDATE SKIP LOCKED``); on SQLite the
-    write transaction (``BEGIN IMMEDIATE``) already serialises claims. A delivery whose lease has expired is due
-    again, which is how the work of a killed worker is taken over.
+    One ``UPDATE … WHERE id IN (due rows) RETURNING`` takes them: on PostgreSQL the due rows are selected
+    ``FOR UPDATE SKIP LOCKED``, so concurrent workers skip each other's rows instead of waiting; on SQLite the write
+    transaction (``BEGIN IMMEDIATE``) already serialises claims. A delivery whose lease has expired is due again,
+    which is how the work of a killed worker is taken over.
     """
     due = (
         select(Delivery.id)
@@ -137,37 +150,61 @@ async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: int, no
         .order_by(Delivery.next_attempt_at)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Delivery)
+        .scalar_subquery()
     )
-    ids = list((await session.scalars(due)).all())
-    if not ids:
-        return []
+    table = _DELIVERY
     token = random_token(20)
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids))
-        .values(lease_token=token, lease_expires_at=now + timedelta(seconds=lease_seconds))
-    )
-    rows = await session.execute(
-        select(Delivery, Message, WebhookEndpoint)
-        .join(Message, Message.id == Delivery.message_id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == Delivery.endpoint_id)
-        .where(Delivery.id.in_(ids))
-    )
+    leased = (
+        await session.execute(
+            update(table)
+            .where(table.c.id.in_(due))
+            .values(lease_token=token, lease_expires_at=now + timedelta(seconds=lease_seconds))
+            .returning(table.c.id, table.c.message_id, table.c.endpoint_id)
+        )
+    ).all()
+    if not leased:
+        return []
+    messages = {
+        row.id: row
+        for row in await session.execute(
+            select(Message.id, Message.event_type, Message.payload, Message.created_at).where(
+                Message.id.in_({row.message_id for row in leased})
+            )
+        )
+    }
+    endpoints = {
+        endpoint.id: endpoint
+        for endpoint in await session.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({row.endpoint_id for row in leased}))
+        )
+    }
+    signing = {endpoint_id: live_secrets(endpoint, now) for endpoint_id, endpoint in endpoints.items()}
     return [
         Claimed(
-            delivery_id=delivery.id,
+            delivery_id=row.id,
             lease_token=token,
-            message_id=message.id,
-            event_type=message.event_type,
-            payload=message.payload,
-            message_created_at=message.created_at,
-            endpoint_id=endpoint.id,
-            url=endpoint.url,
-            secrets=live_secrets(endpoint, now),
-            rate_limit_per_second=endpoint.rate_limit_per_second,
+            message_id=row.message_id,
+            event_type=messages[row.message_id].event_type,
+            payload=messages[row.message_id].payload,
+            message_created_at=messages[row.message_id].created_at,
+            endpoint_id=row.endpoint_id,
+            url=endpoints[row.endpoint_id].url,
+            secrets=signing[row.endpoint_id],
+            rate_limit_per_second=endpoints[row.endpoint_id].rate_limit_per_second,
         )
-        for delivery, message, endpoint in rows
+        for row in leased
     ]
+
+
+async def release(session: AsyncSession, claimed: list[Claimed]) -> None:
+    """Give back leases of deliveries that were claimed but not sent (a worker stopping), so they go out at once."""
+    table = _DELIVERY
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.lease_token == bindparam("b_token"))
+        .values(lease_token=None, lease_expires_at=None),
+        [{"b_id": c.delivery_id, "b_token": c.lease_token} for c in claimed],
+    )
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -206,64 +243,112 @@ async def _disable(session: AsyncSession, endpoint: WebhookEndpoint, reason: str
 async def record_outcomes(session: AsyncSession, outcomes: list[Outcome], *, settings: Settings, now: datetime) -> None:
     """Store each attempt and move its delivery on: succeeded, due again later, or failed for good.
 
-    Only the worker still holding a delivery's lease may move it; an attempt is stored either way.
-    410 Gone disables the endpoint at once; an endpoint failing for ``delivery_disable_after_seconds`` is disabled.
+    Set-based, because this is the worker's hot path: one INSERT of every attempt, one UPDATE of every success,
+    and per-row work only for failures. Only the worker still holding a delivery's lease moves it (the lease token
+    is in every WHERE); the attempt is stored either way. 410 Gone disables the endpoint at once; an endpoint
+    failing for ``delivery_disable_after_seconds`` is disabled.
     """
+    if not outcomes:
+        return
+    await session.execute(
+        insert(DeliveryAttempt),
+        [
+            {
+                "id": new_id("att"),
+                "delivery_id": o.claimed.delivery_id,
+                "attempted_at": o.attempted_at,
+                "status_code": o.status_code,
+                "duration_ms": o.duration_ms,
+                "response_body": o.response_body,
+                "error": o.error,
+            }
+            for o in outcomes
+        ],
+    )
+    table = _DELIVERY
+    by_lease = (table.c.id == bindparam("b_id"), table.c.lease_token == bindparam("b_token"))
+    released = {"lease_token": None, "lease_expires_at": None, "updated_at": now}
+    succeeded = [o for o in outcomes if o.succeeded]
+    if succeeded:
+        await session.execute(
+            update(table)
+            .where(*by_lease)
+            .values(
+                status="succeeded",
+                completed_at=now,
+                attempt_count=table.c.attempt_count + 1,
+                last_status_code=bindparam("b_code"),
+                last_error=None,
+                **released,
+            ),
+            [
+                {"b_id": o.claimed.delivery_id, "b_token": o.claimed.lease_token, "b_code": o.status_code}
+                for o in succeeded
+            ],
+        )
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.id.in_({o.claimed.endpoint_id for o in succeeded}),
+                WebhookEndpoint.failing_since.is_not(None),
+            )
+            .values(failing_since=None)
+        )
+    failed = [o for o in outcomes if not o.succeeded]
+    if failed:
+        await _record_failures(session, failed, settings=settings, now=now, released=released)
+
+
+async def _record_failures(
+    session: AsyncSession, failed: list[Outcome], *, settings: Settings, now: datetime, released: dict[str, Any]
+) -> None:
+    table = _DELIVERY
+    counts: dict[str, int] = dict(
+        (await session.execute(select(table.c.id, table.c.attempt_count).where(
+            table.c.id.in_([o.claimed.delivery_id for o in failed])
+        ))).all()
+    )  # fmt: skip
     endpoints = {
         e.id: e
         for e in await session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({o.claimed.endpoint_id for o in outcomes}))
+            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({o.claimed.endpoint_id for o in failed}))
         )
     }
-    rows = await session.execute(
-        select(Delivery.id, Delivery.attempt_count).where(Delivery.id.in_([o.claimed.delivery_id for o in outcomes]))
+    rows = []
+    for outcome in failed:
+        attempt_count = counts.get(outcome.claimed.delivery_id, 0) + 1
+        gone = outcome.status_code == HTTPStatus.GONE
+        delay = None if gone else _next_delay(attempt_count, settings.retry_delays, outcome.retry_after_s)
+        rows.append(
+            {
+                "b_id": outcome.claimed.delivery_id,
+                "b_token": outcome.claimed.lease_token,
+                "b_count": attempt_count,
+                "b_status": "failed" if delay is None else "pending",
+                "b_next": now + timedelta(seconds=delay or 0),
+                "b_completed": now if delay is None else None,
+                "b_code": outcome.status_code,
+                "b_error": outcome.error,
+            }
+        )
+        endpoint = endpoints.get(outcome.claimed.endpoint_id)
+        if endpoint is not None and endpoint.status == "enabled":
+            endpoint.failing_since = endpoint.failing_since or now
+            if gone:
+                await _disable(session, endpoint, "the endpoint answered 410 Gone", now)
+            elif now - endpoint.failing_since >= timedelta(seconds=settings.delivery_disable_after_seconds):
+                await _disable(session, endpoint, "every delivery failed for too long", now)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.lease_token == bindparam("b_token"))
+        .values(
+            status=bindparam("b_status"),
+            attempt_count=bindparam("b_count"),
+            next_attempt_at=bindparam("b_next", type_=UTCDateTime()),
+            completed_at=bindparam("b_completed", type_=UTCDateTime()),
+            last_status_code=bindparam("b_code"),
+            last_error=bindparam("b_error"),
+            **released,
+        ),
+        rows,
     )
-    counts: dict[str, int] = dict(rows.all())
-    for outcome in outcomes:
-        claimed = outcome.claimed
-        session.add(
-            DeliveryAttempt(
-                id=new_id("att"),
-                delivery_id=claimed.delivery_id,
-                attempted_at=outcome.attempted_at,
-                status_code=outcome.status_code,
-                duration_ms=outcome.duration_ms,
-                response_body=outcome.response_body,
-                error=outcome.error,
-            )
-        )
-        attempt_count = counts.get(claimed.delivery_id, 0) + 1
-        values: dict[str, Any] = {
-            "attempt_count": attempt_count,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error,
-            "lease_token": None,
-            "lease_expires_at": None,
-            "updated_at": now,
-        }
-        endpoint = endpoints.get(claimed.endpoint_id)
-        if outcome.succeeded:
-            values.update(status="succeeded", completed_at=now)
-            if endpoint is not None:
-                endpoint.failing_since = None
-        else:
-            delay = (
-                None
-                if outcome.status_code == HTTPStatus.GONE
-                else _next_delay(attempt_count, settings.retry_delays, outcome.retry_after_s)
-            )
-            if delay is None:
-                values.update(status="failed", completed_at=now)
-            else:
-                values["next_attempt_at"] = now + timedelta(seconds=delay)
-            if endpoint is not None and endpoint.status == "enabled":
-                endpoint.failing_since = endpoint.failing_since or now
-                if outcome.status_code == HTTPStatus.GONE:
-                    await _disable(session, endpoint, "the endpoint answered 410 Gone", now)
-                elif now - endpoint.failing_since >= timedelta(seconds=settings.delivery_disable_after_seconds):
-                    await _disable(session, endpoint, "every delivery failed for too long", now)
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id == claimed.delivery_id, Delivery.lease_token == claimed.lease_token)
-            .values(**values)
-        )
