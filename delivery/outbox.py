@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import bindparam, insert, or_, select, update
 
-from core.database import UTCDateTime, call_after_commit
+from core.database import UTCDateTime, call_after_commit, utcnow
 from core.ids import new_id, random_token
 from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
 from delivery.wakeup import notify_workers
@@ -28,6 +28,7 @@ __all__ = (
     "Outcome",
     "claim_due",
     "enqueue",
+    "forget_endpoints",
     "live_secrets",
     "new_delivery",
     "record_outcomes",
@@ -36,6 +37,7 @@ __all__ = (
 )
 
 _DELIVERY = cast("Table", Delivery.__table__)  # Core statements on the hot path skip the ORM's per-row work
+_ENDPOINTS_CACHE = "leadwire_enabled_endpoints"
 _MAX_RETRY_AFTER_S = 86_400
 _JITTER = 0.2
 
@@ -93,7 +95,9 @@ async def enqueue(
 ) -> Message:
     """Write a message and one delivery per matching enabled endpoint in the caller's transaction.
 
-    Nothing is sent before the caller commits; the commit wakes this process's workers.
+    Nothing is sent before the caller commits; the commit wakes this process's workers. This runs on every
+    accepted submission, so it writes with two Core INSERTs and looks the workspace's endpoints up once per
+    transaction.
 
     Args:
         session: The caller's write session: the message commits, or rolls back, with the caller's change.
@@ -101,21 +105,68 @@ async def enqueue(
         event_type: e.g. ``lead.created``.
         payload: The event's ``data``, JSON-serialisable.
         only_endpoint_id: Deliver to this endpoint alone, whatever its event filter (for test events).
+
+    Returns:
+        The message as written.
     """
-    message = Message(id=new_id("msg"), workspace_id=workspace_id, event_type=event_type, payload=payload)
-    session.add(message)
-    statement = select(WebhookEndpoint).where(
-        WebhookEndpoint.workspace_id == workspace_id,
-        WebhookEndpoint.status == "enabled",
-        WebhookEndpoint.deleted_at.is_(None),
+    message = Message(
+        id=new_id("msg"), workspace_id=workspace_id, event_type=event_type, payload=payload, created_at=utcnow()
     )
+    await session.execute(
+        insert(Message).values(
+            id=message.id,
+            workspace_id=workspace_id,
+            event_type=event_type,
+            payload=payload,
+            created_at=message.created_at,
+        )
+    )
+    endpoints = await _enabled_endpoints(session, workspace_id)
     if only_endpoint_id is not None:
-        statement = statement.where(WebhookEndpoint.id == only_endpoint_id)
-    for endpoint in await session.scalars(statement):
-        if only_endpoint_id or not endpoint.event_types or event_type in endpoint.event_types:
-            session.add(new_delivery(message, endpoint.id))
+        targets = [endpoint_id for endpoint_id, _ in endpoints if endpoint_id == only_endpoint_id]
+    else:
+        targets = [endpoint_id for endpoint_id, types in endpoints if not types or event_type in types]
+    if targets:
+        await session.execute(
+            insert(Delivery),
+            [
+                {
+                    "id": new_id("dlv"),
+                    "workspace_id": workspace_id,
+                    "message_id": message.id,
+                    "endpoint_id": endpoint_id,
+                    "event_type": event_type,
+                    "status": "pending",
+                    "attempt_count": 0,
+                    "next_attempt_at": message.created_at,
+                    "created_at": message.created_at,
+                    "updated_at": message.created_at,
+                }
+                for endpoint_id in targets
+            ],
+        )
     call_after_commit(session, notify_workers)
     return message
+
+
+def forget_endpoints(session: AsyncSession) -> None:
+    """Drop the transaction's cached endpoint lookup: call after changing endpoints in the same transaction."""
+    session.info.pop(_ENDPOINTS_CACHE, None)
+
+
+async def _enabled_endpoints(session: AsyncSession, workspace_id: str) -> list[tuple[str, list[str]]]:
+    """The workspace's enabled endpoints and their event filters, looked up once per transaction."""
+    cache: dict[str, list[tuple[str, list[str]]]] = session.info.setdefault(_ENDPOINTS_CACHE, {})
+    if workspace_id not in cache:
+        rows = await session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+                WebhookEndpoint.workspace_id == workspace_id,
+                WebhookEndpoint.status == "enabled",
+                WebhookEndpoint.deleted_at.is_(None),
+            )
+        )
+        cache[workspace_id] = [(endpoint_id, list(event_types)) for endpoint_id, event_types in rows]
+    return cache[workspace_id]
 
 
 def new_delivery(message: Message, endpoint_id: str) -> Delivery:

@@ -15,7 +15,7 @@ from core.ids import new_id
 from core.pagination import fetch_page
 from delivery.history import get_delivery, list_deliveries, recover_endpoint, retry_delivery
 from delivery.models import WebhookEndpoint
-from delivery.outbox import enqueue
+from delivery.outbox import enqueue, forget_endpoints
 from delivery.signing import new_secret
 from delivery.ssrf import UnsafeTargetError, check_endpoint_url
 from workspaces import service as workspaces
@@ -68,6 +68,7 @@ async def create_endpoint(
     )
     session.add(endpoint)
     await session.flush()
+    forget_endpoints(session)
     await workspaces.record_audit(
         session, workspace_id=workspace_id, actor=actor, action="endpoint.created", target_type="webhook_endpoint",
         target_id=endpoint.id, details={"url": url},
@@ -128,6 +129,7 @@ async def update_endpoint(
     for key, value in changes.items():
         setattr(endpoint, key, value)
     endpoint.updated_at = utcnow()
+    forget_endpoints(session)
     details: dict[str, Any] = {"changed": sorted(changes)}
     if recover_since is not None:
         details["recovered"] = await recover_endpoint(session, endpoint=endpoint, since=recover_since)
@@ -153,6 +155,7 @@ async def delete_endpoint(session: AsyncSession, *, workspace_id: str, endpoint_
     """Delete an endpoint: nothing more is sent to it; its delivery history stays."""
     endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
     endpoint.deleted_at = utcnow()
+    forget_endpoints(session)
     await workspaces.record_audit(
         session, workspace_id=workspace_id, actor=actor, action="endpoint.deleted", target_type="webhook_endpoint",
         target_id=endpoint.id,
