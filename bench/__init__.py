@@ -1,0 +1,1 @@
+"""Benchmarks users can run: each prints its figures next to a ceiling measured in the same run."""
