@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.database import Database
 from core.dependencies import provide_db_session
 from core.health import healthz, readyz
+from core.middleware import refuse_nul_in_body, refuse_nul_in_url
 from core.problems import exception_handlers
 from core.settings import Settings, load_settings
 from delivery.routes import DeliveryController, EndpointController
@@ -49,9 +50,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
-            if worker is not None:
-                await worker.stop()
-            await app.state.db.dispose()
+            try:
+                if worker is not None:
+                    await worker.stop()
+            finally:
+                await app.state.db.dispose()
 
     async def provide_settings() -> Settings:
         return settings
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "/api/v1",
         route_handlers=[WorkspaceController, FormController, EndpointController, DeliveryController],
         guards=[require_api_key],
+        before_request=refuse_nul_in_body,
         dependencies={"caller": Provide(provide_caller)},
         security=[{"bearer": []}],
     )
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[healthz, readyz, api],
         dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),
+        middleware=[refuse_nul_in_url],
         # Handlers import these only for type checking; Litestar resolves signatures with them at start-up.
         signature_types=[AsyncSession, Caller, Settings, Request],
         lifespan=[database],

@@ -82,11 +82,13 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await worker.start()
-        _logger.info("delivery worker started")
-        await stop.wait()
-        await worker.stop()
-        await db.dispose()
+        try:
+            await worker.start()
+            _logger.info("delivery worker started")
+            await stop.wait()
+            await worker.stop()
+        finally:
+            await db.dispose()
 
     asyncio.run(run())
     return 0

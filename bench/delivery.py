@@ -278,6 +278,7 @@ def _build_requests(count: int, url: str) -> tuple[list[Request], float]:
             endpoint_id="ep_bench",
             url=url,
             secrets=secrets,
+            lease_expires_at=utcnow(),
             rate_limit_per_second=None,
         )
         for index in range(count)

@@ -134,6 +134,7 @@ class Database:
                 connect_args={"timeout": settings.db_busy_timeout_ms / 1000},
                 json_serializer=_json_dumps,
                 json_deserializer=msgspec.json.decode,
+                hide_parameters=True,
             )
             _configure_sqlite(self.engine, settings.db_busy_timeout_ms)
         else:
@@ -141,6 +142,7 @@ class Database:
                 settings.database_url,
                 json_serializer=_json_dumps,
                 json_deserializer=msgspec.json.decode,
+                hide_parameters=True,  # database errors are logged: they must not carry secrets or personal data
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_pool_size,
                 pool_pre_ping=True,

@@ -15,6 +15,8 @@ __all__ = ("PREFIX", "Settings", "SettingsError", "load_settings")
 
 PREFIX = "LEADWIRE_"
 _MIN_SECRET_KEY_LENGTH = 32
+_MAX_RETRY_DELAY_S = 7 * 86_400
+_LEASE_MARGIN_S = 2
 
 
 class SettingsError(Exception):
@@ -148,8 +150,16 @@ def _check(settings: Settings) -> None:
         delays = settings.retry_delays
     except ValueError:
         delays = (-1.0,)
-    if any(delay < 0 for delay in delays):
-        raise SettingsError(f"{PREFIX}DELIVERY_RETRY_SCHEDULE: expected seconds separated by commas, e.g. 5,300,1800")
+    if not all(0 <= delay <= _MAX_RETRY_DELAY_S for delay in delays):  # also refuses nan and inf
+        raise SettingsError(
+            f"{PREFIX}DELIVERY_RETRY_SCHEDULE: expected seconds (0 to 7 days) separated by commas, e.g. 5,300,1800"
+        )
+    if settings.delivery_lease_seconds < settings.delivery_timeout_seconds + _LEASE_MARGIN_S:
+        # A claim is sent only while its lease outlasts a whole request, so a shorter lease would never send.
+        raise SettingsError(
+            f"{PREFIX}DELIVERY_LEASE_SECONDS must exceed {PREFIX}DELIVERY_TIMEOUT_SECONDS by at least "
+            f"{_LEASE_MARGIN_S} seconds"
+        )
     if settings.secret_key and len(settings.secret_key) < _MIN_SECRET_KEY_LENGTH:
         raise SettingsError(f"{PREFIX}SECRET_KEY: must be at least {_MIN_SECRET_KEY_LENGTH} characters")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import email.utils
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, true, update
 
 from core.database import UTCDateTime, call_after_commit, utcnow
 from core.ids import new_id, random_token
@@ -54,8 +54,9 @@ class Claimed:
     message_created_at: datetime
     endpoint_id: str
     url: str
-    secrets: list[str]
+    secrets: list[str] = field(repr=False)
     rate_limit_per_second: float | None
+    lease_expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +181,21 @@ def new_delivery(message: Message, endpoint_id: str) -> Delivery:
     )
 
 
-async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: int, now: datetime) -> list[Claimed]:
+async def claim_due(
+    session: AsyncSession,
+    *,
+    limit: int,
+    lease_seconds: int,
+    now: datetime,
+    skip_endpoints: frozenset[str] = frozenset(),
+) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries of enabled endpoints to the calling worker.
 
     One ``UPDATE … WHERE id IN (due rows) RETURNING`` takes them: on PostgreSQL the due rows are selected
     ``FOR UPDATE SKIP LOCKED``, so concurrent workers skip each other's rows instead of waiting; on SQLite the write
     transaction (``BEGIN IMMEDIATE``) already serialises claims. A delivery whose lease has expired is due again,
-    which is how the work of a killed worker is taken over.
+    which is how the work of a killed worker is taken over. ``skip_endpoints`` are endpoints the caller already
+    holds enough work for: leaving their rows to other workers keeps one slow endpoint from filling a worker.
     """
     due = (
         select(Delivery.id)
@@ -197,6 +206,7 @@ async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: int, no
             or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
             WebhookEndpoint.status == "enabled",
             WebhookEndpoint.deleted_at.is_(None),
+            Delivery.endpoint_id.not_in(skip_endpoints) if skip_endpoints else true(),
         )
         .order_by(Delivery.next_attempt_at)
         .limit(limit)
@@ -205,11 +215,12 @@ async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: int, no
     )
     table = _DELIVERY
     token = random_token(20)
+    lease_expires_at = now + timedelta(seconds=lease_seconds)
     leased = (
         await session.execute(
             update(table)
             .where(table.c.id.in_(due))
-            .values(lease_token=token, lease_expires_at=now + timedelta(seconds=lease_seconds))
+            .values(lease_token=token, lease_expires_at=lease_expires_at)
             .returning(table.c.id, table.c.message_id, table.c.endpoint_id)
         )
     ).all()
@@ -242,6 +253,7 @@ async def claim_due(session: AsyncSession, *, limit: int, lease_seconds: int, no
             url=endpoints[row.endpoint_id].url,
             secrets=signing[row.endpoint_id],
             rate_limit_per_second=endpoints[row.endpoint_id].rate_limit_per_second,
+            lease_expires_at=lease_expires_at,
         )
         for row in leased
     ]
@@ -263,7 +275,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         seconds = float(value)
     else:
         try:
@@ -277,10 +289,11 @@ def _next_delay(attempt_count: int, delays: tuple[float, ...], retry_after_s: fl
     """Seconds until the next attempt after ``attempt_count`` attempts, or ``None`` when there is none left."""
     if attempt_count > len(delays):
         return None
-    if retry_after_s is not None:
-        return retry_after_s
     # Jitter spreads a receiver's recovery load; it is not security-relevant randomness.
-    return delays[attempt_count - 1] * random.uniform(1 - _JITTER, 1 + _JITTER)  # noqa: S311
+    scheduled = delays[attempt_count - 1] * random.uniform(1 - _JITTER, 1 + _JITTER)  # noqa: S311
+    # Retry-After can ask for more patience, never for less: a receiver answering "503, Retry-After: 1" must not
+    # burn through a schedule meant to span a day in a few seconds.
+    return scheduled if retry_after_s is None else max(scheduled, retry_after_s)
 
 
 async def _disable(session: AsyncSession, endpoint: WebhookEndpoint, reason: str, now: datetime) -> None:

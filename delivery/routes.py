@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.pagination import DEFAULT_LIMIT, Limit
 from core.settings import Settings
+from core.times import aware_utc
 from delivery import service
 from delivery.schemas import (
     AttemptOut,
@@ -165,7 +166,11 @@ class EndpointController(Controller):
         data: JSONBody[RecoverRequest],
     ) -> RecoverResult:
         count = await service.recover(
-            db_session, workspace_id=caller.workspace_id, endpoint_id=endpoint_id, since=data.since, actor=caller.actor
+            db_session,
+            workspace_id=caller.workspace_id,
+            endpoint_id=endpoint_id,
+            since=aware_utc(data.since, "since"),  # type: ignore[arg-type]
+            actor=caller.actor,
         )
         return RecoverResult(recovered=count)
 
@@ -195,8 +200,8 @@ class DeliveryController(Controller):
             endpoint_id=endpoint_id,
             status=status,
             event_type=event_type,
-            since=since,
-            until=until,
+            since=aware_utc(since, "query.since"),
+            until=aware_utc(until, "query.until"),
             limit=limit,
             cursor=cursor,
         )

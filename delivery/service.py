@@ -13,6 +13,7 @@ from core.database import utcnow
 from core.errors import FieldError, NotFound, ValidationFailed
 from core.ids import new_id
 from core.pagination import fetch_page
+from core.times import aware_utc
 from delivery.history import get_delivery, list_deliveries, recover_endpoint, retry_delivery
 from delivery.models import WebhookEndpoint
 from delivery.outbox import enqueue, forget_endpoints
@@ -112,7 +113,7 @@ async def update_endpoint(
     """Change an endpoint. Disabling keeps its deliveries pending; enabling sends them again."""
     endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
     changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
-    recover_since = changes.pop("recover_since", None)
+    recover_since = aware_utc(changes.pop("recover_since", None), "recover_since")
     if recover_since is not None and changes.get("status", endpoint.status) != "enabled":
         raise ValidationFailed([FieldError("recover_since", "not_allowed", "recovery needs the endpoint enabled")])
     if "url" in changes:

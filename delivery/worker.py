@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import timedelta
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -18,6 +20,8 @@ from delivery.ssrf import UnsafeTargetError, guarded_connector
 from delivery.wakeup import subscribe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from core.database import Database
     from core.settings import Settings
 
@@ -29,6 +33,9 @@ _MAX_CLAIM = 500
 _CLAIM_AHEAD = 4
 _MIN_BATCH = 100
 _BATCH_WAIT_S = 0.02
+_ISOLATE_AFTER = 3
+_STOP_RECORD_S = 10.0
+_SENDING = "leadwire-delivery-sending"  # task name of a delivery whose request has started: stop() lets it finish
 _USER_AGENT = "Leadwire-Webhooks/0.1"
 
 
@@ -60,26 +67,36 @@ class DeliveryWorker:
 
     A single database task does all of this worker's writes: each transaction records the outcomes that came in
     and claims replacements, so the worker never contends with itself for SQLite's write lock, and commits are
-    shared by whole batches. It claims ahead, up to ``_CLAIM_AHEAD`` times the concurrency, so that the HTTP side
-    is never idle while the database works; requests in flight are still bounded by the concurrency settings.
+    shared by whole batches. It claims ahead, up to ``_CLAIM_AHEAD`` times the concurrency, so the HTTP side is
+    never idle while the database works; an endpoint that already has its share queued here is left to others.
+
+    Every claimed delivery ends in exactly one of two ways: an outcome is recorded (the attempt was made, or
+    failed before sending), or its lease is given back or left to expire without a request having been sent.
     """
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
         self._budget = settings.delivery_concurrency * _CLAIM_AHEAD
-        self._held = 0  # claimed and not yet recorded
+        self._endpoint_share = settings.delivery_endpoint_concurrency * _CLAIM_AHEAD
+        self._held: dict[str, int] = {}  # claimed and not yet recorded or released, per endpoint
         self._sending = asyncio.Semaphore(settings.delivery_concurrency)
         self._per_endpoint: dict[str, asyncio.Semaphore] = {}
         self._limiters: dict[str, _RateLimiter] = {}
-        self._unsent: dict[str, outbox.Claimed] = {}
+        self._unsent: dict[tuple[str, str], outbox.Claimed] = {}
+        self._to_release: list[outbox.Claimed] = []
         self._outcomes: list[outbox.Outcome] = []
+        self._gone: set[str] = set()  # endpoints that answered 410 since this worker started
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._db_task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._unsubscribe = subscribe(self._wake.set)
+        self._unsubscribe: Callable[[], None] | None = None
+
+    @property
+    def _held_total(self) -> int:
+        return sum(self._held.values())
 
     async def start(self) -> None:
         """Open the HTTP session and start the database task."""
@@ -87,7 +104,9 @@ class DeliveryWorker:
             connector=guarded_connector(
                 allow_private=self.settings.allow_private_webhook_targets,
                 limit=self.settings.delivery_concurrency,
-                limit_per_host=self.settings.delivery_endpoint_concurrency,
+                # The worker's own semaphores bound requests per endpoint; a per-host pool limit on top would make
+                # requests wait for a connection inside their timeout, and time out without having been sent.
+                limit_per_host=0,
             ),
             timeout=aiohttp.ClientTimeout(
                 total=self.settings.delivery_timeout_seconds,
@@ -95,62 +114,96 @@ class DeliveryWorker:
             ),
             auto_decompress=False,
         )
+        self._unsubscribe = subscribe(self._wake.set)
         self._db_task = asyncio.create_task(self._db_loop())
 
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop claiming; give back what was claimed but not sent; let requests in flight finish and record them."""
-        self._unsubscribe()
+    async def stop(self) -> None:
+        """Stop claiming; give back what was claimed but not sent; let requests in flight finish and record them.
+
+        Waits up to the request timeout for requests in flight. Safe to call more than once.
+        """
+        if self._stopping:
+            return
         self._stopping = True
-        for task in list(self._tasks):
-            if task.get_name() in self._unsent:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        try:
+            for task in list(self._tasks):
+                if task.get_name() != _SENDING:
+                    task.cancel()
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=self.settings.delivery_timeout_seconds + 1)
+            for task in self._tasks:
                 task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=grace_seconds)
-        for task in self._tasks:
-            task.cancel()
-        self._wake.set()
-        if self._db_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._db_task, timeout=grace_seconds)
-        if self._http is not None:
-            await self._http.close()
+            self._wake.set()
+            if self._db_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(self._db_task, timeout=_STOP_RECORD_S)
+        finally:
+            if self._http is not None:
+                await self._http.close()
 
     def wake(self) -> None:
         """Look for due deliveries now rather than at the next poll."""
         self._wake.set()
 
+    def _claim_room(self) -> int:
+        if self._stopping:
+            return 0
+        return max(0, min(_MAX_CLAIM, self._budget - self._held_total))
+
+    def _busy_endpoints(self) -> frozenset[str]:
+        return frozenset(eid for eid, count in self._held.items() if count >= self._endpoint_share)
+
     async def _db_loop(self) -> None:
         failures = 0
         while True:
             outcomes, self._outcomes = self._outcomes, []
-            want = 0 if self._stopping else min(_MAX_CLAIM, self._budget - self._held)
-            unsent = list(self._unsent.values()) if self._stopping and not self._tasks else []
-            if self._stopping and not outcomes and not self._tasks:
-                await self._transact([], 0, unsent)
+            releases, self._to_release = self._to_release, []
+            want = self._claim_room()
+            if self._stopping and not outcomes and not releases and not self._tasks:
                 return
             self._wake.clear()
             try:
-                claimed = await self._transact(outcomes, want, [])
-            except Exception:  # the database may be briefly unavailable: keep the outcomes and try again
-                self._outcomes[:0] = outcomes
+                claimed = await self._transact(outcomes, releases, want)
+            except Exception:  # the database may be briefly unavailable: keep the work and try again
                 failures += 1
                 _logger.exception("delivery bookkeeping failed (%d in a row); retrying", failures)
+                if failures >= _ISOLATE_AFTER:
+                    # One outcome may be poisoned (a value the database refuses): record one at a time so that it
+                    # cannot block the others; its delivery is attempted again when its lease expires.
+                    outcomes = await self._record_one_by_one(outcomes)
+                self._outcomes[:0] = outcomes
+                self._to_release[:0] = releases
                 await asyncio.sleep(min(0.1 * 2**failures, 5.0))
                 continue
             failures = 0
-            self._held -= len(outcomes)
+            self._forget([o.claimed for o in outcomes] + releases)
             for item in claimed:
-                self._held += 1
-                self._unsent[item.delivery_id] = item
-                task = asyncio.create_task(self._deliver(item), name=item.delivery_id)
+                self._held[item.endpoint_id] = self._held.get(item.endpoint_id, 0) + 1
+                if self._stopping:
+                    self._to_release.append(item)
+                    continue
+                self._unsent[(item.delivery_id, item.lease_token)] = item
+                task = asyncio.create_task(self._deliver(item))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             if claimed and len(claimed) == want:
                 continue  # there may be more due right now
-            if not self._outcomes:
+            if not self._outcomes and not self._to_release:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.settings.delivery_poll_seconds)
             await self._gather_batch()
+
+    def _forget(self, finished: list[outbox.Claimed]) -> None:
+        for item in finished:
+            left = self._held.get(item.endpoint_id, 0) - 1
+            if left > 0:
+                self._held[item.endpoint_id] = left
+            else:
+                self._held.pop(item.endpoint_id, None)
+                self._per_endpoint.pop(item.endpoint_id, None)
+                self._limiters.pop(item.endpoint_id, None)
 
     async def _gather_batch(self) -> None:
         """Let finished attempts accumulate for a moment, so that one transaction records many of them.
@@ -162,7 +215,7 @@ class DeliveryWorker:
         while (
             not self._stopping
             and len(self._outcomes) < _MIN_BATCH
-            and self._held - len(self._outcomes) > self.settings.delivery_concurrency
+            and self._held_total - len(self._outcomes) > self.settings.delivery_concurrency
             and (remaining := deadline - time.monotonic()) > 0
         ):
             self._wake.clear()
@@ -170,41 +223,99 @@ class DeliveryWorker:
                 await asyncio.wait_for(self._wake.wait(), timeout=remaining)
 
     async def _transact(
-        self, outcomes: list[outbox.Outcome], want: int, unsent: list[outbox.Claimed]
+        self, outcomes: list[outbox.Outcome], releases: list[outbox.Claimed], want: int
     ) -> list[outbox.Claimed]:
-        if not outcomes and not want and not unsent:
+        if not outcomes and not releases and not want:
             return []
         async with self.db.session(write=True) as session:
             now = utcnow()
             await outbox.record_outcomes(session, outcomes, settings=self.settings, now=now)
-            if unsent:
-                await outbox.release(session, unsent)
+            if releases:
+                await outbox.release(session, releases)
             if want <= 0:
                 return []
             return await outbox.claim_due(
-                session, limit=want, lease_seconds=self.settings.delivery_lease_seconds, now=now
+                session,
+                limit=want,
+                lease_seconds=self.settings.delivery_lease_seconds,
+                now=now,
+                skip_endpoints=self._busy_endpoints(),
             )
 
+    async def _record_one_by_one(self, outcomes: list[outbox.Outcome]) -> list[outbox.Outcome]:
+        """Record each outcome in its own transaction, so that one the database refuses cannot block the rest.
+
+        Returns what is still to be recorded: everything when nothing could be recorded (the database is down, so
+        keep trying), else nothing: a refused outcome is dropped, and its delivery is sent again after its lease.
+        """
+        refused = []
+        for outcome in outcomes:
+            try:
+                async with self.db.session(write=True) as session:
+                    await outbox.record_outcomes(session, [outcome], settings=self.settings, now=utcnow())
+            except Exception:
+                refused.append(outcome)
+        if outcomes and len(refused) == len(outcomes):
+            return outcomes
+        for outcome in refused:
+            _logger.error("dropped the outcome of delivery %s: the database refused it", outcome.claimed.delivery_id)
+        self._forget([outcome.claimed for outcome in outcomes])
+        return []
+
     async def _deliver(self, claimed: outbox.Claimed) -> None:
-        semaphore = self._per_endpoint.setdefault(
-            claimed.endpoint_id, asyncio.Semaphore(self.settings.delivery_endpoint_concurrency)
-        )
-        async with self._sending, semaphore:
-            if claimed.rate_limit_per_second:
-                limiter = self._limiters.get(claimed.endpoint_id)
-                if limiter is None or limiter.interval != 1.0 / claimed.rate_limit_per_second:
-                    limiter = self._limiters[claimed.endpoint_id] = _RateLimiter(claimed.rate_limit_per_second)
-                await limiter.wait()
-            del self._unsent[claimed.delivery_id]
-            outcome = await self._post(claimed)
-        self._outcomes.append(outcome)
-        self._wake.set()
+        """Wait for this endpoint's turn, then for a sending slot, then send; always settle the claim."""
+        key = (claimed.delivery_id, claimed.lease_token)
+        outcome: outbox.Outcome | None = None
+        try:
+            semaphore = self._per_endpoint.setdefault(
+                claimed.endpoint_id, asyncio.Semaphore(self.settings.delivery_endpoint_concurrency)
+            )
+            # The endpoint's own limits come first, so that a slow or rate-limited endpoint waits without holding
+            # one of the slots every other endpoint needs.
+            async with semaphore:
+                if claimed.rate_limit_per_second:
+                    limiter = self._limiters.get(claimed.endpoint_id)
+                    if limiter is None or limiter.interval != 1.0 / claimed.rate_limit_per_second:
+                        limiter = self._limiters[claimed.endpoint_id] = _RateLimiter(claimed.rate_limit_per_second)
+                    await limiter.wait()
+                async with self._sending:
+                    if not self._may_send(claimed):
+                        return
+                    task = asyncio.current_task()
+                    if task is not None:
+                        task.set_name(_SENDING)
+                    self._unsent.pop(key, None)
+                    outcome = await self._post(claimed)
+            if outcome.status_code == HTTPStatus.GONE:
+                self._gone.add(claimed.endpoint_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an outcome is owed for every claim that was sent, whatever went wrong
+            _logger.exception("delivery %s failed unexpectedly", claimed.delivery_id)
+            outcome = outbox.Outcome(
+                claimed=claimed, attempted_at=utcnow(), duration_ms=0, error=f"internal error: {type(exc).__name__}"
+            )
+        finally:
+            if outcome is not None:
+                self._outcomes.append(outcome)
+            elif self._unsent.pop(key, None) is not None:
+                self._to_release.append(claimed)  # not sent: give the lease back
+            self._wake.set()
+
+    def _may_send(self, claimed: outbox.Claimed) -> bool:
+        """Whether the claim may still be sent: the endpoint has not said 410, and the lease outlasts a request."""
+        if claimed.endpoint_id in self._gone:
+            return False
+        margin = timedelta(seconds=self.settings.delivery_timeout_seconds + 1)
+        return utcnow() + margin < claimed.lease_expires_at
 
     async def _post(self, claimed: outbox.Claimed) -> outbox.Outcome:
         assert self._http is not None
         body = encode_body(claimed)
         headers = webhook_headers(claimed.secrets, claimed.message_id, int(time.time()), body)
         headers["user-agent"] = _USER_AGENT  # per request: merging session-level defaults costs more
+        # Ask for an uncompressed answer: the first 2 KB are stored as text for people to read.
+        headers["accept-encoding"] = "identity"
         attempted_at = utcnow()
         started = time.perf_counter()
 
@@ -213,13 +324,13 @@ class DeliveryWorker:
 
         try:
             async with self._http.post(claimed.url, data=body, headers=headers, allow_redirects=False) as response:
-                snippet = await response.content.read(_SNIPPET_BYTES)
+                snippet = await _read_snippet(response)
                 return outbox.Outcome(
                     claimed=claimed,
                     attempted_at=attempted_at,
                     duration_ms=elapsed_ms(),
                     status_code=response.status,
-                    response_body=snippet.decode("utf-8", "replace"),
+                    response_body=_storable(snippet.decode("utf-8", "replace")),
                     retry_after_s=outbox.retry_after_seconds(response.headers.get("Retry-After"), attempted_at)
                     if response.status in {429, 503}
                     else None,
@@ -229,5 +340,25 @@ class DeliveryWorker:
         except TimeoutError:
             error = f"timed out after {self.settings.delivery_timeout_seconds:g}s"
         except aiohttp.ClientError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-        return outbox.Outcome(claimed=claimed, attempted_at=attempted_at, duration_ms=elapsed_ms(), error=error)
+            error = f"{type(exc).__name__}: {exc}"
+        return outbox.Outcome(
+            claimed=claimed, attempted_at=attempted_at, duration_ms=elapsed_ms(), error=_storable(error)[:500]
+        )
+
+
+async def _read_snippet(response: aiohttp.ClientResponse) -> bytes:
+    """Up to the first 2 KB of the body, however it arrives in chunks (within the request's timeout)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < _SNIPPET_BYTES:
+        chunk = await response.content.read(_SNIPPET_BYTES - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _storable(text: str) -> str:
+    """Text every database can store: PostgreSQL refuses NUL characters in text columns."""
+    return text.replace("\x00", "\ufffd")

@@ -55,6 +55,10 @@ def test_numbers_and_flags_are_coerced_from_text() -> None:
         ("LEADWIRE_DATABASE_URL", "::not a url::", "not a database URL"),
         ("LEADWIRE_PUBLIC_BASE_URL", "ftp://example.com", "http"),
         ("LEADWIRE_SECRET_KEY", "short", "at least 32"),
+        ("LEADWIRE_DELIVERY_RETRY_SCHEDULE", "5,nan", "0 to 7 days"),
+        ("LEADWIRE_DELIVERY_RETRY_SCHEDULE", "5,inf", "0 to 7 days"),
+        ("LEADWIRE_DELIVERY_RETRY_SCHEDULE", "5,soon", "0 to 7 days"),
+        ("LEADWIRE_DELIVERY_LEASE_SECONDS", "10", "must exceed"),
     ],
 )
 def test_bad_values_are_start_up_errors(name: str, value: str, message: str) -> None:

@@ -70,6 +70,7 @@ def test_the_body_is_type_timestamp_and_data() -> None:
         delivery_id="dlv_1", lease_token="t", message_id="msg_1", event_type="lead.created",
         payload={"lead": {"id": "lead_1"}}, message_created_at=datetime(2026, 11, 21, 23, 30, tzinfo=UTC),
         endpoint_id="ep_1", url="https://1.1.1.1/", secrets=[], rate_limit_per_second=None,
+        lease_expires_at=datetime(2026, 11, 21, 23, 31, tzinfo=UTC),
     )  # fmt: skip
     assert encode_body(claimed) == (
         b'{"type":"lead.created","timestamp":"2026-11-21T23:30:00Z","data":{"lead":{"id":"lead_1"}}}'

@@ -91,7 +91,8 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     ids = await publish_many(db, tenant.workspace_id, 200)
     receiver.delay = 0.05  # slow enough that the kill lands with requests in flight
     log = tmp_path / "worker.log"
-    with worker_process(database_url, log, delivery_lease_seconds="5", delivery_concurrency="20") as first:
+    fast = {"delivery_lease_seconds": "5", "delivery_timeout_seconds": "2", "delivery_concurrency": "20"}
+    with worker_process(database_url, log, **fast) as first:
         await receiver.wait_for(30, seconds=30)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
@@ -100,7 +101,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
     assert await unfinished(db) > 0
 
     receiver.delay = 0.0
-    with worker_process(database_url, log, delivery_lease_seconds="5", delivery_concurrency="20"):
+    with worker_process(database_url, log, **fast):
         for _ in range(600):
             if await unfinished(db) == 0:
                 break
