@@ -92,9 +92,13 @@ async def retry_delivery(session: AsyncSession, *, workspace_id: str, delivery_i
 async def recover_endpoint(session: AsyncSession, *, endpoint: WebhookEndpoint, since: datetime) -> int:
     """Re-send to ``endpoint`` everything since ``since`` that failed, or that it missed while it was disabled.
 
+    Messages from before the endpoint existed are never sent to it. The caller holds the endpoint's row lock (or
+    SQLite's write lock), and the unique (message, endpoint) index backs it up: recovering twice sends once.
+
     Returns:
         How many deliveries were made due again or created.
     """
+    since = max(since, endpoint.created_at)
     failed = await session.execute(
         update(Delivery)
         .where(Delivery.endpoint_id == endpoint.id, Delivery.status == "failed", Delivery.created_at >= since)
@@ -102,13 +106,15 @@ async def recover_endpoint(session: AsyncSession, *, endpoint: WebhookEndpoint, 
     )
     delivered = select(Delivery.message_id).where(Delivery.endpoint_id == endpoint.id)
     missed = select(Message).where(
-        Message.workspace_id == endpoint.workspace_id, Message.created_at >= since, Message.id.not_in(delivered)
+        Message.workspace_id == endpoint.workspace_id,
+        Message.created_at >= since,
+        Message.event_type != "webhook.test",
+        Message.id.not_in(delivered),
     )
     if endpoint.event_types:
         missed = missed.where(Message.event_type.in_(endpoint.event_types))
     created = 0
     for message in await session.scalars(missed):
-        if message.event_type != "webhook.test":
-            session.add(new_delivery(message, endpoint.id))
-            created += 1
+        session.add(new_delivery(message, endpoint.id))
+        created += 1
     return int(failed.rowcount or 0) + created  # type: ignore[attr-defined]

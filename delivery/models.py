@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, utcnow
@@ -29,6 +29,7 @@ class WebhookEndpoint(Base):
     secrets: Mapped[list[dict[str, Any]]] = mapped_column()
     rate_limit_per_second: Mapped[float | None] = mapped_column(Float, default=None)
     failing_since: Mapped[datetime | None] = mapped_column(default=None)
+    last_failure_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -59,6 +60,7 @@ class Delivery(Base):
         Index("ix_delivery_due", "status", "next_attempt_at"),
         Index("ix_delivery_workspace_id_id", "workspace_id", "id"),
         Index("ix_delivery_endpoint_id_status", "endpoint_id", "status"),
+        UniqueConstraint("message_id", "endpoint_id"),  # one delivery of a message per endpoint, even on recovery
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

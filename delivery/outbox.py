@@ -39,6 +39,7 @@ __all__ = (
 _DELIVERY = cast("Table", Delivery.__table__)  # Core statements on the hot path skip the ORM's per-row work
 _ENDPOINTS_CACHE = "leadwire_enabled_endpoints"
 _MAX_RETRY_AFTER_S = 86_400
+_STREAK_GAP_S = 86_400
 _JITTER = 0.2
 
 
@@ -397,7 +398,12 @@ async def _record_failures(
         )
         endpoint = endpoints.get(outcome.claimed.endpoint_id)
         if endpoint is not None and endpoint.status == "enabled":
-            endpoint.failing_since = endpoint.failing_since or now
+            # A streak of failures, not the first failure after a quiet spell, counts towards disabling.
+            quiet = timedelta(seconds=min(settings.delivery_disable_after_seconds, _STREAK_GAP_S))
+            last = endpoint.last_failure_at
+            if endpoint.failing_since is None or last is None or now - last > quiet:
+                endpoint.failing_since = now
+            endpoint.last_failure_at = now
             if gone:
                 await _disable(session, endpoint, "the endpoint answered 410 Gone", now)
             elif now - endpoint.failing_since >= timedelta(seconds=settings.delivery_disable_after_seconds):

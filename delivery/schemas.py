@@ -26,7 +26,7 @@ __all__ = (
 
 EventType = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$", max_length=100)]
 Url = Annotated[str, Meta(min_length=1, max_length=2_000)]
-Rate = Annotated[float, Meta(gt=0, le=10_000)]
+Rate = Annotated[float, Meta(ge=0.1, le=10_000, description="Requests per second, per worker process.")]
 
 
 class EndpointCreate(msgspec.Struct, forbid_unknown_fields=True):

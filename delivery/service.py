@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.database import utcnow
-from core.errors import FieldError, NotFound, ValidationFailed
+from core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from core.ids import new_id
 from core.pagination import fetch_page
 from core.times import aware_utc
 from delivery.history import get_delivery, list_deliveries, recover_endpoint, retry_delivery
-from delivery.models import WebhookEndpoint
+from delivery.models import Delivery, WebhookEndpoint
 from delivery.outbox import enqueue, forget_endpoints
 from delivery.signing import new_secret
 from delivery.ssrf import UnsafeTargetError, check_endpoint_url
@@ -77,15 +77,16 @@ async def create_endpoint(
     return endpoint, secret
 
 
-async def get_endpoint(session: AsyncSession, *, workspace_id: str, endpoint_id: str) -> WebhookEndpoint:
+async def get_endpoint(
+    session: AsyncSession, *, workspace_id: str, endpoint_id: str, for_update: bool = False
+) -> WebhookEndpoint:
     """The workspace's endpoint; another workspace's is :class:`NotFound`."""
-    endpoint = await session.scalar(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.id == endpoint_id,
-            WebhookEndpoint.workspace_id == workspace_id,
-            WebhookEndpoint.deleted_at.is_(None),
-        )
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id,
+        WebhookEndpoint.workspace_id == workspace_id,
+        WebhookEndpoint.deleted_at.is_(None),
     )
+    endpoint = await session.scalar(statement.with_for_update() if for_update else statement)
     if endpoint is None:
         raise NotFound(f"no endpoint {endpoint_id}")
     return endpoint
@@ -111,7 +112,7 @@ async def update_endpoint(
     actor: str,
 ) -> WebhookEndpoint:
     """Change an endpoint. Disabling keeps its deliveries pending; enabling sends them again."""
-    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id, for_update=True)
     changes: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
     recover_since = aware_utc(changes.pop("recover_since", None), "recover_since")
     if recover_since is not None and changes.get("status", endpoint.status) != "enabled":
@@ -143,7 +144,7 @@ async def update_endpoint(
 
 async def recover(session: AsyncSession, *, workspace_id: str, endpoint_id: str, since: datetime, actor: str) -> int:
     """Re-send everything that failed for the endpoint, or that it missed, since ``since``; returns how many."""
-    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id, for_update=True)
     count = await recover_endpoint(session, endpoint=endpoint, since=since)
     await workspaces.record_audit(
         session, workspace_id=workspace_id, actor=actor, action="endpoint.recovered", target_type="webhook_endpoint",
@@ -153,9 +154,14 @@ async def recover(session: AsyncSession, *, workspace_id: str, endpoint_id: str,
 
 
 async def delete_endpoint(session: AsyncSession, *, workspace_id: str, endpoint_id: str, actor: str) -> None:
-    """Delete an endpoint: nothing more is sent to it; its delivery history stays."""
-    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
-    endpoint.deleted_at = utcnow()
+    """Delete an endpoint: nothing more is sent to it; what was still pending fails; its history stays."""
+    endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id, for_update=True)
+    endpoint.deleted_at = now = utcnow()
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.endpoint_id == endpoint.id, Delivery.status == "pending")
+        .values(status="failed", last_error="the endpoint was deleted", completed_at=now, updated_at=now)
+    )
     forget_endpoints(session)
     await workspaces.record_audit(
         session, workspace_id=workspace_id, actor=actor, action="endpoint.deleted", target_type="webhook_endpoint",
@@ -190,8 +196,14 @@ async def rotate_secret(
 
 
 async def send_test_event(session: AsyncSession, *, workspace_id: str, endpoint_id: str) -> str:
-    """Enqueue a ``webhook.test`` event for this endpoint alone; returns the message id."""
+    """Enqueue a ``webhook.test`` event for this endpoint alone; returns the message id.
+
+    Raises:
+        Conflict: The endpoint is disabled, so nothing would be sent.
+    """
     endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    if endpoint.status != "enabled":
+        raise Conflict("the endpoint is disabled; enable it to send a test event")
     message = await enqueue(
         session, workspace_id=workspace_id, event_type="webhook.test", payload={}, only_endpoint_id=endpoint.id
     )

@@ -17,17 +17,18 @@ class Receiver:
     """A webhook receiver: answers from a script of (status, headers), then 200; keeps what it got and when."""
 
     def __init__(self) -> None:
-        self.script: list[tuple[int, dict[str, str]]] = []
+        self.script: list[tuple[int, dict[str, str], bytes | None]] = []
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.times: list[float] = []
+        self.paths: list[str] = []
         self.url = ""
         self.arrived = asyncio.Event()
         self.in_flight: dict[str, int] = {}
         self.overlaps = 0
         self.delay = 0.0
 
-    def answer(self, *statuses: int, headers: dict[str, str] | None = None) -> None:
-        self.script += [(status, headers or {}) for status in statuses]
+    def answer(self, *statuses: int, headers: dict[str, str] | None = None, body: bytes | None = None) -> None:
+        self.script += [(status, headers or {}, body) for status in statuses]
 
     async def handle(self, request: web.Request) -> web.Response:
         webhook_id = request.headers.get("webhook-id", "")
@@ -38,11 +39,13 @@ class Receiver:
             body = await request.read()
             if self.delay:
                 await asyncio.sleep(self.delay)
-            self.requests.append((dict(request.headers), body))
+            # Header names are case-insensitive; receivers see them in whatever case the client chose.
+            self.requests.append(({name.lower(): value for name, value in request.headers.items()}, body))
             self.times.append(time.monotonic())
+            self.paths.append(request.path_qs)
             self.arrived.set()
-            status, headers = self.script.pop(0) if self.script else (200, {})
-            return web.Response(status=status, text=f"answer {status}", headers=headers)
+            status, headers, answer = self.script.pop(0) if self.script else (200, {}, None)
+            return web.Response(status=status, body=answer or f"answer {status}".encode(), headers=headers)
         finally:
             self.in_flight[webhook_id] -= 1
 

@@ -7,13 +7,16 @@ import contextlib
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
+from app import create_app
 from core.database import utcnow
 from delivery.models import Delivery, WebhookEndpoint
 from delivery.outbox import enqueue
-from tests.conftest import new_tenant
+from tests.conftest import make_settings, new_tenant
+from tests.delivery.conftest import FAST_WORKER
 from tests.webhooks import eventually
 
 if TYPE_CHECKING:
@@ -177,7 +180,7 @@ async def test_an_endpoint_failing_for_too_long_is_disabled_and_audited(
         await session.execute(
             update(WebhookEndpoint)
             .where(WebhookEndpoint.id == endpoint["id"])
-            .values(failing_since=utcnow() - timedelta(days=6))
+            .values(failing_since=utcnow() - timedelta(days=6), last_failure_at=utcnow() - timedelta(hours=9))
         )
     receiver.answer(500)
     await publish(db, tenant)
@@ -253,3 +256,77 @@ async def test_other_workspaces_deliveries_are_invisible(live: Client, db: Datab
     assert (await live.get("/api/v1/deliveries", headers=globex.headers)).json()["items"] == []
     assert (await live.get(f"/api/v1/deliveries/{delivery['id']}", headers=globex.headers)).status_code == 404
     assert (await live.post(f"/api/v1/deliveries/{delivery['id']}/retry", headers=globex.headers)).status_code == 404
+
+
+async def test_a_response_the_database_cannot_store_blocks_nothing(
+    live: Client, db: Database, receiver: Receiver
+) -> None:
+    """A NUL byte (or gzip bytes) in a response once wedged the worker on PostgreSQL."""
+    acme, globex = await new_tenant(db, "Acme"), await new_tenant(db, "Globex")
+    await add_endpoint(live, acme, receiver.url)
+    await add_endpoint(live, globex, receiver.url + "?globex")
+    receiver.answer(200, body=b"ok\x00\x1f\x8b\x08\x00binary")
+    await publish(db, acme)
+    await publish(db, globex)
+
+    async def both_succeeded() -> bool:
+        acme_items = (await live.get("/api/v1/deliveries?status=succeeded", headers=acme.headers)).json()["items"]
+        globex_items = (await live.get("/api/v1/deliveries?status=succeeded", headers=globex.headers)).json()["items"]
+        return len(acme_items) == 1 and len(globex_items) == 1
+
+    await eventually(both_succeeded)
+    assert all(h["accept-encoding"] == "identity" for h, _ in receiver.requests)
+    delivery = (await live.get("/api/v1/deliveries", headers=acme.headers)).json()["items"][0]
+    detail = (await live.get(f"/api/v1/deliveries/{delivery['id']}", headers=acme.headers)).json()
+    stored = [a["response_body"] for a in detail["attempts"]]
+    assert all("\x00" not in body for body in stored)
+
+
+async def test_an_unreadable_retry_after_falls_back_to_the_schedule(
+    live: Client, db: Database, receiver: Receiver
+) -> None:
+    tenant = await new_tenant(db, "Acme")
+    await add_endpoint(live, tenant, receiver.url)
+    receiver.answer(429, headers={"Retry-After": "²"})
+    await publish(db, tenant)
+    await receiver.wait_for(2, seconds=10)
+    assert receiver.times[1] - receiver.times[0] < 5
+
+
+async def test_a_rate_limited_endpoint_does_not_hold_up_other_workspaces(
+    database_url: str, db: Database, receiver: Receiver
+) -> None:
+    settings = make_settings(database_url, **FAST_WORKER, delivery_concurrency="2")
+    acme, globex = await new_tenant(db, "Acme"), await new_tenant(db, "Globex")
+    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as client:
+        await add_endpoint(client, acme, receiver.url + "?slow", rate_limit_per_second=0.1)
+        await add_endpoint(client, globex, receiver.url)
+        for index in range(4):
+            await publish(db, acme, n=index)
+        await receiver.wait_for(1)  # acme's first; the rest wait 10 s each for their turn
+        await publish(db, globex)
+        await receiver.wait_for(2, seconds=5)
+    assert len(receiver.requests) == 2
+    assert receiver.paths[1] == "/hook"  # globex's, while acme's waited their turn
+
+
+async def test_recovery_never_reaches_before_the_endpoint_existed_and_sends_once(
+    live: Client, db: Database, receiver: Receiver
+) -> None:
+    tenant = await new_tenant(db, "Acme")
+    await publish(db, tenant, n="before the endpoint")
+    endpoint = await add_endpoint(live, tenant, receiver.url)
+    url = f"/api/v1/endpoints/{endpoint['id']}/recover"
+    first = await live.post(url, json={"since": "2000-01-01T00:00:00Z"}, headers=tenant.headers)
+    assert first.json() == {"recovered": 0}
+    await live.patch(f"/api/v1/endpoints/{endpoint['id']}", json={"status": "disabled"}, headers=tenant.headers)
+    missed = await publish(db, tenant, n="while disabled")
+    await live.patch(f"/api/v1/endpoints/{endpoint['id']}", json={"status": "enabled"}, headers=tenant.headers)
+    counts = [
+        (await live.post(url, json={"since": "2000-01-01T00:00:00Z"}, headers=tenant.headers)).json()["recovered"]
+        for _ in range(2)
+    ]
+    assert counts == [1, 0]
+    await receiver.wait_for(1)
+    await asyncio.sleep(0.3)
+    assert [h["webhook-id"] for h, _ in receiver.requests] == [missed]

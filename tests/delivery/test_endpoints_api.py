@@ -10,6 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from app import create_app
 from delivery.models import WebhookEndpoint
+from delivery.outbox import enqueue
 from delivery.signing import new_secret
 from tests.conftest import make_settings, new_tenant
 
@@ -145,3 +146,52 @@ async def test_the_guard_refuses_at_send_time_what_slipped_past_the_save_time_ch
     assert receiver.requests == []
     assert all(attempt["error"].startswith("refused:") for attempt in detail["attempts"])
     assert "loopback" in detail["attempts"][0]["error"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status"),
+    [
+        ("GET", "/api/v1/deliveries?since=2026-01-01T00:00:00", None, 422),
+        ("GET", "/api/v1/deliveries?until=2026-01-01T00:00:00", None, 422),
+        ("GET", "/api/v1/deliveries?since=9999-12-31T23:59:59-23:59", None, 422),
+        ("GET", "/api/v1/deliveries?cursor=dlv%00x", None, 400),
+        ("GET", "/api/v1/endpoints/ep%00x", None, 400),
+        ("POST", "/api/v1/endpoints", {"url": "https://1.1.1.1/", "description": "a\u0000b"}, 400),
+    ],
+)
+async def test_odd_input_is_a_problem_never_a_500(
+    client: Client, tenant: Tenant, method: str, url: str, body: dict[str, str] | None, status: int
+) -> None:
+    response = await client.request(method, url, json=body, headers=tenant.headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_recover_with_an_out_of_range_time_is_422(client: Client, tenant: Tenant) -> None:
+    endpoint = (await client.post("/api/v1/endpoints", json={"url": "https://1.1.1.1/"}, headers=tenant.headers)).json()
+    response = await client.post(
+        f"/api/v1/endpoints/{endpoint['id']}/recover",
+        json={"since": "0001-01-01T00:00:00+14:00"},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 422
+
+
+async def test_a_disabled_endpoint_refuses_test_events_and_deletion_fails_what_was_pending(
+    client: Client, tenant: Tenant, db: Database
+) -> None:
+    endpoint = (await client.post("/api/v1/endpoints", json={"url": "https://1.1.1.1/"}, headers=tenant.headers)).json()
+    url = f"/api/v1/endpoints/{endpoint['id']}"
+    await client.patch(url, json={"status": "disabled"}, headers=tenant.headers)
+    assert (await client.post(f"{url}/test", headers=tenant.headers)).status_code == 409
+    await client.patch(url, json={"status": "enabled"}, headers=tenant.headers)
+    await client.patch(url, json={"status": "disabled"}, headers=tenant.headers)  # parks what is queued
+    async with db.session(write=True) as session:
+        await enqueue(session, workspace_id=tenant.workspace_id, event_type="lead.created", payload={})
+        await enqueue(session, workspace_id=tenant.workspace_id, event_type="lead.created", payload={})
+    await client.patch(url, json={"status": "enabled", "recover_since": "2000-01-01T00:00:00Z"}, headers=tenant.headers)
+    await client.patch(url, json={"status": "disabled"}, headers=tenant.headers)
+    assert (await client.delete(url, headers=tenant.headers)).status_code == 204
+    failed = (await client.get("/api/v1/deliveries?status=failed", headers=tenant.headers)).json()["items"]
+    assert len(failed) == 2
+    assert {d["last_error"] for d in failed} == {"the endpoint was deleted"}
