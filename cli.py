@@ -75,6 +75,9 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 
     from delivery.worker import DeliveryWorker
 
+    if settings.is_sqlite:
+        _migrate(settings)
+
     async def run() -> None:
         db = Database(settings)
         worker = DeliveryWorker(db, settings)

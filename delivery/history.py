@@ -79,11 +79,14 @@ async def retry_delivery(session: AsyncSession, *, workspace_id: str, delivery_i
 
     Raises:
         NotFound: No such delivery in this workspace.
-        Conflict: It is still pending; it will be attempted anyway.
+        Conflict: It is still pending (it will be attempted anyway), or its endpoint was deleted.
     """
     delivery, _, _ = await get_delivery(session, workspace_id=workspace_id, delivery_id=delivery_id)
     if delivery.status == "pending":
         raise Conflict("the delivery is still pending; it will be attempted on its schedule")
+    endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
+    if endpoint is None or endpoint.deleted_at is not None:
+        raise Conflict("the delivery's endpoint was deleted")
     for key, value in _due_again(session).items():
         setattr(delivery, key, value)
     return delivery

@@ -195,3 +195,5 @@ async def test_a_disabled_endpoint_refuses_test_events_and_deletion_fails_what_w
     failed = (await client.get("/api/v1/deliveries?status=failed", headers=tenant.headers)).json()["items"]
     assert len(failed) == 2
     assert {d["last_error"] for d in failed} == {"the endpoint was deleted"}
+    retried = await client.post(f"/api/v1/deliveries/{failed[0]['id']}/retry", headers=tenant.headers)
+    assert retried.status_code == 409
