@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from consent.routes import NoticeController
 from core.database import Database
 from core.dependencies import provide_db_session
 from core.health import healthz, readyz
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     api = Router(
         "/api/v1",
-        route_handlers=[WorkspaceController, FormController, EndpointController, DeliveryController],
+        route_handlers=[WorkspaceController, FormController, NoticeController, EndpointController, DeliveryController],
         guards=[require_api_key],
         before_request=refuse_nul_in_body,
         dependencies={"caller": Provide(provide_caller)},

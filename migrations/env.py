@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+import consent.models
 import delivery.models
 import forms.models
 import workspaces.models
@@ -18,7 +19,12 @@ from core.settings import load_settings
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-_MODELS = (workspaces.models, forms.models, delivery.models)  # imported so that their tables are on Base.metadata
+_MODELS = (
+    workspaces.models,
+    forms.models,
+    consent.models,
+    delivery.models,
+)  # imported so that their tables are on Base.metadata
 target_metadata = Base.metadata
 config = context.config
 database_url = config.get_main_option("sqlalchemy.url") or load_settings().database_url

@@ -1,0 +1,33 @@
+"""Tables of the consent slice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.database import Base, utcnow
+
+__all__ = ("ConsentNotice",)
+
+
+class ConsentNotice(Base):
+    """The exact text a prospect was shown for one purpose of one form. Immutable: a new text is a new version."""
+
+    __tablename__ = "consent_notice"
+    __table_args__ = (
+        UniqueConstraint("form_id", "purpose", "version"),
+        UniqueConstraint("form_id", "purpose", "channel", "text_sha256"),
+        Index("ix_consent_notice_workspace_id_form_id", "workspace_id", "form_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    form_id: Mapped[str] = mapped_column(ForeignKey("form.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

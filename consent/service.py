@@ -1,0 +1,93 @@
+"""Consent notices: the exact, hashed, versioned texts that consent events will point at."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from consent.models import ConsentNotice
+from core.ids import new_id
+from forms import service as forms
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from forms.models import Form
+
+__all__ = ("list_notices", "notices_for", "text_sha256")
+
+_NoticeKey = tuple[str, str, str]  # purpose, channel, SHA-256 of the text
+
+
+def text_sha256(text: str) -> str:
+    """Hex SHA-256 of the UTF-8 text, as stored with every notice and sent with every consent."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+async def _existing(session: AsyncSession, form_id: str) -> list[ConsentNotice]:
+    return list(
+        (
+            await session.scalars(
+                select(ConsentNotice)
+                .where(ConsentNotice.form_id == form_id)
+                .order_by(ConsentNotice.purpose, ConsentNotice.version)
+            )
+        ).all()
+    )
+
+
+async def notices_for(session: AsyncSession, *, form: Form) -> dict[str, ConsentNotice]:
+    """The notice of each of the form's consent purposes as the form stands now, created on first use.
+
+    A text seen before maps to its existing notice; a new text for a purpose becomes that purpose's next version.
+    Old notices are never changed. Safe under concurrency: a competing transaction that created the same notice
+    first wins, and this one reads it back (a savepoint keeps the caller's transaction usable on PostgreSQL).
+
+    Args:
+        session: A write session (it may insert notices).
+        form: The form whose current consent texts are wanted.
+
+    Returns:
+        The notice per purpose.
+    """
+    wanted = forms.definition_of(form).consents
+    for _ in range(3):
+        existing = await _existing(session, form.id)
+        by_key: dict[_NoticeKey, ConsentNotice] = {(n.purpose, n.channel, n.text_sha256): n for n in existing}
+        latest: dict[str, int] = {}
+        for notice in existing:
+            latest[notice.purpose] = max(latest.get(notice.purpose, 0), notice.version)
+        missing = [c for c in wanted if (c.purpose, c.channel, text_sha256(c.text)) not in by_key]
+        if not missing:
+            return {c.purpose: by_key[(c.purpose, c.channel, text_sha256(c.text))] for c in wanted}
+        try:
+            async with session.begin_nested():
+                for consent in missing:
+                    session.add(
+                        ConsentNotice(
+                            id=new_id("cn"),
+                            workspace_id=form.workspace_id,
+                            form_id=form.id,
+                            purpose=consent.purpose,
+                            channel=consent.channel,
+                            text=consent.text,
+                            text_sha256=text_sha256(consent.text),
+                            version=latest.get(consent.purpose, 0) + 1,
+                        )
+                    )
+        except IntegrityError:
+            continue  # another transaction created a notice for this form first: read again
+    raise RuntimeError(f"could not settle the consent notices of form {form.id}")
+
+
+async def list_notices(session: AsyncSession, *, workspace_id: str, form_id: str) -> list[ConsentNotice]:
+    """Every notice version of the workspace's form, by purpose then version.
+
+    Raises:
+        NotFound: No such form in this workspace.
+    """
+    await forms.get_form(session, workspace_id=workspace_id, form_id=form_id)
+    return await _existing(session, form_id)
