@@ -191,9 +191,14 @@ class DeliveryWorker:
             if claimed and len(claimed) == want:
                 continue  # there may be more due right now
             if not self._outcomes and not self._to_release:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.settings.delivery_poll_seconds)
+                await self._wait_for_wake(self.settings.delivery_poll_seconds)
             await self._gather_batch()
+
+    async def _wait_for_wake(self, seconds: float) -> None:
+        # asyncio.timeout, not wait_for: this runs about once per delivery, and wait_for creates a task each time.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     def _forget(self, finished: list[outbox.Claimed]) -> None:
         for item in finished:
@@ -219,8 +224,7 @@ class DeliveryWorker:
             and (remaining := deadline - time.monotonic()) > 0
         ):
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=remaining)
+            await self._wait_for_wake(remaining)
 
     async def _transact(
         self, outcomes: list[outbox.Outcome], releases: list[outbox.Claimed], want: int
