@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from core.errors import FieldError, ValidationFailed
 
 __all__ = ("aware_utc",)
+
+
+@overload
+def aware_utc(value: datetime, field: str) -> datetime: ...
+@overload
+def aware_utc(value: None, field: str) -> None: ...
+@overload
+def aware_utc(value: datetime | None, field: str) -> datetime | None: ...
 
 
 def aware_utc(value: datetime | None, field: str) -> datetime | None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from core.database import call_after_commit, utcnow
 from core.errors import Conflict, NotFound
 from core.pagination import fetch_page
 from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
-from delivery.outbox import new_delivery
+from delivery.outbox import delivery_row
 from delivery.wakeup import notify_workers
 
 if TYPE_CHECKING:
@@ -48,20 +48,21 @@ async def list_deliveries(
     return await fetch_page(session, statement, id_column=Delivery.id, limit=limit, cursor=cursor)
 
 
+async def _delivery(session: AsyncSession, *, workspace_id: str, delivery_id: str) -> Delivery:
+    delivery = await session.scalar(
+        select(Delivery).where(Delivery.id == delivery_id, Delivery.workspace_id == workspace_id)
+    )
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    return delivery
+
+
 async def get_delivery(
     session: AsyncSession, *, workspace_id: str, delivery_id: str
 ) -> tuple[Delivery, Message, list[DeliveryAttempt]]:
     """A delivery of the workspace with its message and every attempt, oldest attempt first."""
-    row = (
-        await session.execute(
-            select(Delivery, Message)
-            .join(Message, Message.id == Delivery.message_id)
-            .where(Delivery.id == delivery_id, Delivery.workspace_id == workspace_id)
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"no delivery {delivery_id}")
-    delivery, message = row
+    delivery = await _delivery(session, workspace_id=workspace_id, delivery_id=delivery_id)
+    message = await session.get_one(Message, delivery.message_id)
     attempts = await session.scalars(
         select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery.id).order_by(DeliveryAttempt.id)
     )
@@ -81,7 +82,7 @@ async def retry_delivery(session: AsyncSession, *, workspace_id: str, delivery_i
         NotFound: No such delivery in this workspace.
         Conflict: It is still pending (it will be attempted anyway), or its endpoint was deleted.
     """
-    delivery, _, _ = await get_delivery(session, workspace_id=workspace_id, delivery_id=delivery_id)
+    delivery = await _delivery(session, workspace_id=workspace_id, delivery_id=delivery_id)
     if delivery.status == "pending":
         raise Conflict("the delivery is still pending; it will be attempted on its schedule")
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
@@ -116,8 +117,8 @@ async def recover_endpoint(session: AsyncSession, *, endpoint: WebhookEndpoint, 
     )
     if endpoint.event_types:
         missed = missed.where(Message.event_type.in_(endpoint.event_types))
-    created = 0
-    for message in await session.scalars(missed):
-        session.add(new_delivery(message, endpoint.id))
-        created += 1
-    return int(failed.rowcount or 0) + created  # type: ignore[attr-defined]
+    now = utcnow()
+    rows = [delivery_row(message, endpoint.id, now) for message in await session.scalars(missed)]
+    if rows:
+        await session.execute(insert(Delivery), rows)
+    return int(failed.rowcount or 0) + len(rows)  # type: ignore[attr-defined]

@@ -27,16 +27,18 @@ __all__ = (
     "Claimed",
     "Outcome",
     "claim_due",
+    "delivery_row",
     "enqueue",
     "forget_endpoints",
     "live_secrets",
-    "new_delivery",
     "record_outcomes",
     "release",
     "retry_after_seconds",
 )
 
 _DELIVERY = cast("Table", Delivery.__table__)  # Core statements on the hot path skip the ORM's per-row work
+# Only the worker holding a delivery's lease may move it: every executemany UPDATE of claimed rows matches both.
+_BY_LEASE = (_DELIVERY.c.id == bindparam("b_id"), _DELIVERY.c.lease_token == bindparam("b_token"))
 _ENDPOINTS_CACHE = "leadwire_enabled_endpoints"
 _MAX_RETRY_AFTER_S = 86_400
 _STREAK_GAP_S = 86_400
@@ -130,22 +132,7 @@ async def enqueue(
         targets = [endpoint_id for endpoint_id, types in endpoints if not types or event_type in types]
     if targets:
         await session.execute(
-            insert(Delivery),
-            [
-                {
-                    "id": new_id("dlv"),
-                    "workspace_id": workspace_id,
-                    "message_id": message.id,
-                    "endpoint_id": endpoint_id,
-                    "event_type": event_type,
-                    "status": "pending",
-                    "attempt_count": 0,
-                    "next_attempt_at": message.created_at,
-                    "created_at": message.created_at,
-                    "updated_at": message.created_at,
-                }
-                for endpoint_id in targets
-            ],
+            insert(Delivery), [delivery_row(message, endpoint_id, message.created_at) for endpoint_id in targets]
         )
     call_after_commit(session, notify_workers)
     return message
@@ -171,15 +158,20 @@ async def _enabled_endpoints(session: AsyncSession, workspace_id: str) -> list[t
     return cache[workspace_id]
 
 
-def new_delivery(message: Message, endpoint_id: str) -> Delivery:
-    """A pending delivery of ``message`` to the endpoint, due now."""
-    return Delivery(
-        id=new_id("dlv"),
-        workspace_id=message.workspace_id,
-        message_id=message.id,
-        endpoint_id=endpoint_id,
-        event_type=message.event_type,
-    )
+def delivery_row(message: Message, endpoint_id: str, now: datetime) -> dict[str, Any]:
+    """The row of a pending delivery of ``message`` to the endpoint, due ``now``, for a Core INSERT."""
+    return {
+        "id": new_id("dlv"),
+        "workspace_id": message.workspace_id,
+        "message_id": message.id,
+        "endpoint_id": endpoint_id,
+        "event_type": message.event_type,
+        "status": "pending",
+        "attempt_count": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def claim_due(
@@ -262,11 +254,8 @@ async def claim_due(
 
 async def release(session: AsyncSession, claimed: list[Claimed]) -> None:
     """Give back leases of deliveries that were claimed but not sent (a worker stopping), so they go out at once."""
-    table = _DELIVERY
     await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.lease_token == bindparam("b_token"))
-        .values(lease_token=None, lease_expires_at=None),
+        update(_DELIVERY).where(*_BY_LEASE).values(lease_token=None, lease_expires_at=None),
         [{"b_id": c.delivery_id, "b_token": c.lease_token} for c in claimed],
     )
 
@@ -331,13 +320,12 @@ async def record_outcomes(session: AsyncSession, outcomes: list[Outcome], *, set
         ],
     )
     table = _DELIVERY
-    by_lease = (table.c.id == bindparam("b_id"), table.c.lease_token == bindparam("b_token"))
     released = {"lease_token": None, "lease_expires_at": None, "updated_at": now}
     succeeded = [o for o in outcomes if o.succeeded]
     if succeeded:
         await session.execute(
             update(table)
-            .where(*by_lease)
+            .where(*_BY_LEASE)
             .values(
                 status="succeeded",
                 completed_at=now,
@@ -379,6 +367,7 @@ async def _record_failures(
             select(WebhookEndpoint).where(WebhookEndpoint.id.in_({o.claimed.endpoint_id for o in failed}))
         )
     }
+    quiet = timedelta(seconds=min(settings.delivery_disable_after_seconds, _STREAK_GAP_S))
     rows = []
     for outcome in failed:
         attempt_count = counts.get(outcome.claimed.delivery_id, 0) + 1
@@ -399,7 +388,6 @@ async def _record_failures(
         endpoint = endpoints.get(outcome.claimed.endpoint_id)
         if endpoint is not None and endpoint.status == "enabled":
             # A streak of failures, not the first failure after a quiet spell, counts towards disabling.
-            quiet = timedelta(seconds=min(settings.delivery_disable_after_seconds, _STREAK_GAP_S))
             last = endpoint.last_failure_at
             if endpoint.failing_since is None or last is None or now - last > quiet:
                 endpoint.failing_since = now
@@ -410,7 +398,7 @@ async def _record_failures(
                 await _disable(session, endpoint, "every delivery failed for too long", now)
     await session.execute(
         update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.lease_token == bindparam("b_token"))
+        .where(*_BY_LEASE)
         .values(
             status=bindparam("b_status"),
             attempt_count=bindparam("b_count"),

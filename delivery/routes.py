@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import msgspec
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -52,20 +53,20 @@ def _endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
     )
 
 
-def _delivery_fields(delivery: Delivery) -> dict[str, object]:
-    return {
-        "id": delivery.id,
-        "message_id": delivery.message_id,
-        "endpoint_id": delivery.endpoint_id,
-        "event_type": delivery.event_type,
-        "status": delivery.status,
-        "attempt_count": delivery.attempt_count,
-        "next_attempt_at": delivery.next_attempt_at if delivery.status == "pending" else None,
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error,
-        "created_at": delivery.created_at,
-        "completed_at": delivery.completed_at,
-    }
+def _delivery_out(delivery: Delivery) -> DeliveryOut:
+    return DeliveryOut(
+        id=delivery.id,
+        message_id=delivery.message_id,
+        endpoint_id=delivery.endpoint_id,
+        event_type=delivery.event_type,
+        status=delivery.status,  # type: ignore[arg-type]  # the column holds only DeliveryStatus values
+        attempt_count=delivery.attempt_count,
+        next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
+        last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error,
+        created_at=delivery.created_at,
+        completed_at=delivery.completed_at,
+    )
 
 
 class EndpointController(Controller):
@@ -85,8 +86,7 @@ class EndpointController(Controller):
         endpoint, secret = await service.create_endpoint(
             db_session, workspace_id=caller.workspace_id, data=data, settings=settings, actor=caller.actor
         )
-        out = _endpoint_out(endpoint)
-        return EndpointCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secret=secret)
+        return EndpointCreated(**msgspec.structs.asdict(_endpoint_out(endpoint)), secret=secret)
 
     @get("/", summary="List webhook endpoints")
     async def list_endpoints(
@@ -169,7 +169,7 @@ class EndpointController(Controller):
             db_session,
             workspace_id=caller.workspace_id,
             endpoint_id=endpoint_id,
-            since=aware_utc(data.since, "since"),  # type: ignore[arg-type]
+            since=aware_utc(data.since, "since"),
             actor=caller.actor,
         )
         return RecoverResult(recovered=count)
@@ -205,8 +205,7 @@ class DeliveryController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        items = [DeliveryOut(**_delivery_fields(d)) for d in deliveries]  # type: ignore[arg-type]
-        return DeliveryList(items=items, next_cursor=next_cursor)
+        return DeliveryList(items=[_delivery_out(d) for d in deliveries], next_cursor=next_cursor)
 
     @get("/{delivery_id:str}", summary="A delivery with its payload and every attempt")
     async def get_delivery(
@@ -216,7 +215,7 @@ class DeliveryController(Controller):
             db_session, workspace_id=caller.workspace_id, delivery_id=delivery_id
         )
         return DeliveryDetail(
-            **_delivery_fields(delivery),  # type: ignore[arg-type]
+            **msgspec.structs.asdict(_delivery_out(delivery)),
             payload=message.payload,
             attempts=[
                 AttemptOut(
@@ -236,4 +235,4 @@ class DeliveryController(Controller):
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], delivery_id: FromPath[str]
     ) -> DeliveryOut:
         delivery = await service.retry_delivery(db_session, workspace_id=caller.workspace_id, delivery_id=delivery_id)
-        return DeliveryOut(**_delivery_fields(delivery))  # type: ignore[arg-type]
+        return _delivery_out(delivery)
