@@ -160,7 +160,16 @@ async def delete_endpoint(session: AsyncSession, *, workspace_id: str, endpoint_
     await session.execute(
         update(Delivery)
         .where(Delivery.endpoint_id == endpoint.id, Delivery.status == "pending")
-        .values(status="failed", last_error="the endpoint was deleted", completed_at=now, updated_at=now)
+        # Clearing the lease too: a request in flight right now records its attempt, but may no longer move the
+        # delivery (only the lease holder may), so it cannot bring it back to pending for a deleted endpoint.
+        .values(
+            status="failed",
+            last_error="the endpoint was deleted",
+            completed_at=now,
+            updated_at=now,
+            lease_token=None,
+            lease_expires_at=None,
+        )
     )
     forget_endpoints(session)
     await workspaces.record_audit(
