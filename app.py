@@ -18,10 +18,16 @@ from core.dependencies import provide_db_session
 from core.health import healthz, readyz
 from core.middleware import refuse_nul_in_body, refuse_nul_in_url
 from core.problems import exception_handlers
+from core.ratelimit import SubmitLimiter
 from core.settings import Settings, load_settings
 from delivery.routes import DeliveryController, EndpointController
 from delivery.worker import DeliveryWorker
+from embeds.routes import thank_you
 from forms.routes import FormController
+from ingest.idempotency import InFlight
+from ingest.pipeline import SubmitServices
+from ingest.routes import LeadController, SubmissionController, submit
+from ingest.writer import SubmissionWriter
 from workspaces.auth import provide_caller, require_api_key
 from workspaces.routes import WorkspaceController
 from workspaces.schemas import Caller
@@ -44,32 +50,44 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
-        app.state.db = Database(settings)
-        worker = DeliveryWorker(app.state.db, settings) if settings.run_worker else None
-        if worker is not None:
-            await worker.start()
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            db = app.state.db = Database(settings)
+            stack.push_async_callback(db.dispose)
+            limiter = app.state.submit_limiter = SubmitLimiter(settings)
+            stack.push_async_callback(limiter.close)
+            in_flight = InFlight(settings)
+            stack.push_async_callback(in_flight.close)
+            writer = SubmissionWriter(db)
+            await writer.start()
+            stack.push_async_callback(writer.stop)
+            app.state.submit_services = SubmitServices(db=db, writer=writer, in_flight=in_flight, settings=settings)
+            if settings.run_worker:
+                worker = DeliveryWorker(db, settings)
+                await worker.start()
+                stack.push_async_callback(worker.stop)
             yield
-        finally:
-            try:
-                if worker is not None:
-                    await worker.stop()
-            finally:
-                await app.state.db.dispose()
 
     async def provide_settings() -> Settings:
         return settings
 
     api = Router(
         "/api/v1",
-        route_handlers=[WorkspaceController, FormController, NoticeController, EndpointController, DeliveryController],
+        route_handlers=[
+            WorkspaceController,
+            FormController,
+            NoticeController,
+            LeadController,
+            SubmissionController,
+            EndpointController,
+            DeliveryController,
+        ],
         guards=[require_api_key],
         before_request=refuse_nul_in_body,
         dependencies={"caller": Provide(provide_caller)},
         security=[{"bearer": []}],
     )
     return Litestar(
-        route_handlers=[healthz, readyz, api],
+        route_handlers=[healthz, readyz, submit, thank_you, api],
         dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),
         middleware=[refuse_nul_in_url],

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from consent.models import ConsentNotice
+from consent.models import ConsentEvent, ConsentNotice
 from core.ids import new_id
 from forms import service as forms
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from forms.models import Form
 
-__all__ = ("list_notices", "notices_for", "text_sha256")
+__all__ = ("events_of_lead", "list_notices", "notices_for", "text_sha256")
 
 _NoticeKey = tuple[str, str, str]  # purpose, channel, SHA-256 of the text
 
@@ -91,3 +91,14 @@ async def list_notices(session: AsyncSession, *, workspace_id: str, form_id: str
     """
     await forms.get_form(session, workspace_id=workspace_id, form_id=form_id)
     return await _existing(session, form_id)
+
+
+async def events_of_lead(session: AsyncSession, *, lead_id: str) -> list[tuple[ConsentEvent, ConsentNotice]]:
+    """Every consent event of the lead with the notice it refers to, oldest first (the caller checks the workspace)."""
+    rows = await session.execute(
+        select(ConsentEvent, ConsentNotice)
+        .join(ConsentNotice, ConsentNotice.id == ConsentEvent.notice_id)
+        .where(ConsentEvent.lead_id == lead_id)
+        .order_by(ConsentEvent.id)
+    )
+    return [(event, notice) for event, notice in rows.tuples()]

@@ -18,6 +18,7 @@ __all__ = (
     "RateLimited",
     "ServiceUnavailable",
     "Unauthorized",
+    "UnsupportedMediaType",
     "ValidationFailed",
 )
 
@@ -117,6 +118,14 @@ class PayloadTooLarge(LeadwireError):
     status_code = 413
     title = "Payload too large"
     slug = "payload-too-large"
+
+
+class UnsupportedMediaType(LeadwireError):
+    """The body is in a format this endpoint does not read."""
+
+    status_code = 415
+    title = "Unsupported media type"
+    slug = "unsupported-media-type"
 
 
 class ValidationFailed(LeadwireError):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 import os
 import secrets
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
+from limits import parse_many
 from sqlalchemy.engine import make_url
 
 __all__ = ("PREFIX", "Settings", "SettingsError", "load_settings")
@@ -80,10 +82,48 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     allow_private_webhook_targets: bool = False
     """Development and tests only: let webhook URLs point at loopback and private addresses."""
 
+    redis_url: str = ""
+    """``redis://host:6379/0``: share rate limits and idempotency locks between instances. Empty: in-process."""
+
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks of reverse proxies whose ``X-Forwarded-For`` names the client."""
+
+    rate_limit_ip_form: str = "10/minute;100/day"
+    """Submissions one client address may make to one form, in the ``limits`` notation (``;`` separates several)."""
+
+    rate_limit_ip: str = "60/minute;1000/day"
+    """Submissions one client address may make to all forms together."""
+
+    rate_limit_form: str = "600/minute"
+    """Submissions one form accepts from everyone together."""
+
+    ingest_max_body_bytes: Annotated[int, msgspec.Meta(ge=1_024, le=16 * 1_024 * 1_024)] = 65_536
+    """Largest submission body accepted by ``POST /f/{slug}``."""
+
+    ingest_max_fields: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 200
+    """Most name/value pairs one submission may carry (repeated names count each time)."""
+
+    ingest_max_value_length: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 10_000
+    """Longest single value accepted, in characters, whatever the field's own limit."""
+
+    spam_min_fill_seconds: Annotated[float, msgspec.Meta(ge=0, le=3_600)] = 2.0
+    """A form sent back sooner than this after it was rendered is taken for a bot."""
+
+    render_token_max_age_seconds: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 2 * 86_400
+    """How long a rendered form stays valid; a later post is stored as spam (and visible as such)."""
+
+    idempotency_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 86_400
+    """How long an ``Idempotency-Key`` and its stored response are kept."""
+
     @property
     def retry_delays(self) -> tuple[float, ...]:
         """The parsed ``delivery_retry_schedule``."""
         return tuple(float(part) for part in self.delivery_retry_schedule.split(",") if part.strip())
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The parsed ``trusted_proxies``."""
+        return tuple(ip_network(part.strip(), strict=False) for part in self.trusted_proxies.split(",") if part.strip())
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,8 +200,26 @@ def _check(settings: Settings) -> None:
             f"{PREFIX}DELIVERY_LEASE_SECONDS must exceed {PREFIX}DELIVERY_TIMEOUT_SECONDS by at least "
             f"{_LEASE_MARGIN_S} seconds"
         )
+    _check_ingest(settings)
     if settings.secret_key and len(settings.secret_key) < _MIN_SECRET_KEY_LENGTH:
         raise SettingsError(f"{PREFIX}SECRET_KEY: must be at least {_MIN_SECRET_KEY_LENGTH} characters")
+
+
+def _check_ingest(settings: Settings) -> None:
+    for name in ("rate_limit_ip_form", "rate_limit_ip", "rate_limit_form"):
+        value = getattr(settings, name)
+        try:
+            parsed = parse_many(value)
+        except ValueError:
+            parsed = []
+        if not parsed:
+            raise SettingsError(f"{PREFIX}{name.upper()}: expected limits like 10/minute or 10/minute;100/day")
+    try:
+        settings.trusted_proxy_networks  # noqa: B018 - parsing is the check
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}TRUSTED_PROXIES: {exc}") from exc
+    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"{PREFIX}REDIS_URL: expected redis://host:port/db")
 
 
 def _development_secret_key(settings: Settings) -> str:

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from sqlalchemy import bindparam, insert, or_, select, true, update
 
@@ -18,6 +18,8 @@ from delivery.wakeup import notify_workers
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,10 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = (
     "Claimed",
+    "Event",
     "Outcome",
     "claim_due",
     "delivery_row",
     "enqueue",
+    "enqueue_many",
     "forget_endpoints",
     "live_secrets",
     "record_outcomes",
@@ -43,6 +47,14 @@ _ENDPOINTS_CACHE = "leadwire_enabled_endpoints"
 _MAX_RETRY_AFTER_S = 86_400
 _STREAK_GAP_S = 86_400
 _JITTER = 0.2
+
+
+class Event(NamedTuple):
+    """One event to announce: ``payload`` becomes the webhook body's ``data``."""
+
+    workspace_id: str
+    event_type: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +111,7 @@ async def enqueue(
 ) -> Message:
     """Write a message and one delivery per matching enabled endpoint in the caller's transaction.
 
-    Nothing is sent before the caller commits; the commit wakes this process's workers. This runs on every
-    accepted submission, so it writes with two Core INSERTs and looks the workspace's endpoints up once per
-    transaction.
+    Nothing is sent before the caller commits; the commit wakes this process's workers.
 
     Args:
         session: The caller's write session: the message commits, or rolls back, with the caller's change.
@@ -113,29 +123,63 @@ async def enqueue(
     Returns:
         The message as written.
     """
-    message = Message(
-        id=new_id("msg"), workspace_id=workspace_id, event_type=event_type, payload=payload, created_at=utcnow()
+    (message,) = await enqueue_many(
+        session, [Event(workspace_id, event_type, payload)], only_endpoint_id=only_endpoint_id
     )
-    await session.execute(
-        insert(Message).values(
-            id=message.id,
-            workspace_id=workspace_id,
-            event_type=event_type,
-            payload=payload,
-            created_at=message.created_at,
-        )
-    )
-    endpoints = await _enabled_endpoints(session, workspace_id)
-    if only_endpoint_id is not None:
-        targets = [endpoint_id for endpoint_id, _ in endpoints if endpoint_id == only_endpoint_id]
-    else:
-        targets = [endpoint_id for endpoint_id, types in endpoints if not types or event_type in types]
-    if targets:
-        await session.execute(
-            insert(Delivery), [delivery_row(message, endpoint_id, message.created_at) for endpoint_id in targets]
-        )
-    call_after_commit(session, notify_workers)
     return message
+
+
+async def enqueue_many(
+    session: AsyncSession, events: Sequence[Event], *, only_endpoint_id: str | None = None
+) -> list[Message]:
+    """Write several messages and their deliveries with two multi-row INSERTs, in the caller's transaction.
+
+    The ingest pipeline commits submissions in batches: this keeps a batch's outbox writes to two statements
+    whatever its size, and looks each workspace's endpoints up once per transaction.
+
+    Returns:
+        The messages, in the order of ``events``.
+    """
+    now = utcnow()
+    messages = [
+        Message(
+            id=new_id("msg"),
+            workspace_id=event.workspace_id,
+            event_type=event.event_type,
+            payload=event.payload,
+            created_at=now,
+        )
+        for event in events
+    ]
+    if not messages:
+        return messages
+    await session.execute(
+        insert(Message),
+        [
+            {
+                "id": m.id,
+                "workspace_id": m.workspace_id,
+                "event_type": m.event_type,
+                "payload": m.payload,
+                "created_at": m.created_at,
+            }
+            for m in messages
+        ],
+    )
+    rows = []
+    for message in messages:
+        endpoints = await _enabled_endpoints(session, message.workspace_id)
+        for endpoint_id, types in endpoints:
+            if only_endpoint_id is not None:
+                wanted = endpoint_id == only_endpoint_id
+            else:
+                wanted = not types or message.event_type in types
+            if wanted:
+                rows.append(delivery_row(message, endpoint_id, now))
+    if rows:
+        await session.execute(insert(Delivery), rows)
+    call_after_commit(session, notify_workers)
+    return messages
 
 
 def forget_endpoints(session: AsyncSession) -> None:

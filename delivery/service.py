@@ -16,7 +16,7 @@ from core.pagination import fetch_page
 from core.times import aware_utc
 from delivery.history import get_delivery, list_deliveries, recover_endpoint, retry_delivery
 from delivery.models import Delivery, WebhookEndpoint
-from delivery.outbox import enqueue, forget_endpoints
+from delivery.outbox import Event, enqueue, enqueue_many, forget_endpoints
 from delivery.signing import new_secret
 from delivery.ssrf import UnsafeTargetError, check_endpoint_url
 from workspaces import service as workspaces
@@ -30,9 +30,11 @@ if TYPE_CHECKING:
     from delivery.schemas import EndpointCreate, EndpointUpdate
 
 __all__ = (
+    "Event",
     "create_endpoint",
     "delete_endpoint",
     "enqueue",
+    "enqueue_many",
     "get_delivery",
     "get_endpoint",
     "list_deliveries",

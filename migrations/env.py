@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 import consent.models
 import delivery.models
 import forms.models
+import ingest.models
 import workspaces.models
 from core.database import Base
 from core.settings import load_settings
@@ -23,6 +24,7 @@ _MODELS = (
     workspaces.models,
     forms.models,
     consent.models,
+    ingest.models,
     delivery.models,
 )  # imported so that their tables are on Base.metadata
 target_metadata = Base.metadata

@@ -1,0 +1,98 @@
+"""Moving-window rate limits for submissions: Redis when configured (shared by every instance), else in-process."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import TYPE_CHECKING
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+
+from core.errors import RateLimited
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+__all__ = ("SubmitLimiter",)
+
+logger = logging.getLogger("leadwire.ratelimit")
+
+_REDIS_RETRY_S = 5.0
+_REDIS_TIMEOUT_S = 0.5
+_NAMESPACE = "leadwire:submit"
+
+
+class SubmitLimiter:
+    """The three submission limits: per client address and form, per client address, per form.
+
+    With ``LEADWIRE_REDIS_URL`` the counts live in Redis, so a client over its limit on one instance is refused
+    on all of them. If Redis cannot be reached, the limiter logs it and counts in this process instead for a few
+    seconds before trying Redis again: prospects are never refused because the limiter is down, and limits never
+    stop applying.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._rules: list[tuple[str, list[RateLimitItem]]] = [
+            ("ip_form", parse_many(settings.rate_limit_ip_form)),
+            ("ip", parse_many(settings.rate_limit_ip)),
+            ("form", parse_many(settings.rate_limit_form)),
+        ]
+        self._memory = MovingWindowRateLimiter(MemoryStorage())
+        self._redis: MovingWindowRateLimiter | None = None
+        if settings.redis_url:
+            storage = RedisStorage(
+                "async+" + settings.redis_url,
+                wrap_exceptions=True,
+                implementation="redispy",
+                socket_timeout=_REDIS_TIMEOUT_S,
+                socket_connect_timeout=_REDIS_TIMEOUT_S,
+            )
+            self._redis = MovingWindowRateLimiter(storage)
+        self._redis_down_until = 0.0
+        self.fallbacks = 0
+        """How many checks were counted in-process because Redis failed (for metrics and tests)."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether counts are currently kept in Redis."""
+        return self._redis is not None and time.monotonic() >= self._redis_down_until
+
+    async def check(self, *, client: str, form: str) -> None:
+        """Count one submission by ``client`` to ``form``.
+
+        Raises:
+            RateLimited: A limit is used up; ``retry_after`` says when the oldest counted hit leaves its window.
+        """
+        keys = {"ip_form": (client, form), "ip": (client,), "form": (form,)}
+        if self._redis is not None and self.shared:
+            try:
+                await self._apply(self._redis, keys)
+            except StorageError as exc:
+                self._redis_down_until = time.monotonic() + _REDIS_RETRY_S
+                self.fallbacks += 1
+                logger.warning("rate limits: Redis unavailable (%s); counting in-process for now", exc.storage_error)
+            else:
+                return
+        elif self._redis is not None:
+            self.fallbacks += 1
+        await self._apply(self._memory, keys)
+
+    async def _apply(self, limiter: MovingWindowRateLimiter, keys: dict[str, tuple[str, ...]]) -> None:
+        for name, items in self._rules:
+            identifiers = (_NAMESPACE, name, *keys[name])
+            for item in items:
+                if not await limiter.hit(item, *identifiers):
+                    stats = await limiter.get_window_stats(item, *identifiers)
+                    retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                    raise RateLimited(retry_after, f"too many submissions ({item}); try again in {retry_after} s")
+
+    async def close(self) -> None:
+        """Release the Redis connections, if any."""
+        if self._redis is not None:
+            storage = self._redis.storage
+            if isinstance(storage, RedisStorage):
+                await storage.bridge.storage.aclose()  # type: ignore[attr-defined]

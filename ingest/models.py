@@ -1,0 +1,102 @@
+"""Tables of the ingest slice: leads (one per person and workspace), submissions, idempotency records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.database import Base, utcnow
+
+__all__ = ("IdempotencyRecord", "Lead", "Submission")
+
+
+class Lead(Base):
+    """One person in one workspace, matched by canonical email, else by E.164 phone.
+
+    Unique per workspace by email; a lead known only by phone is unique by phone among leads without email. Both
+    constraints are what keeps concurrent submissions of one person (on any number of instances) to one lead.
+    """
+
+    __tablename__ = "lead"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "email"),
+        Index(
+            "uq_lead_workspace_id_phone_without_email",
+            "workspace_id",
+            "phone",
+            unique=True,
+            sqlite_where=text("email IS NULL"),
+            postgresql_where=text("email IS NULL"),
+        ),
+        Index("ix_lead_workspace_id_phone", "workspace_id", "phone"),
+        Index("ix_lead_workspace_id_id", "workspace_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    name: Mapped[str | None] = mapped_column(String(300), default=None)
+    fields: Mapped[dict[str, Any]] = mapped_column()
+    """The latest value of every field this person has submitted, across forms."""
+    submission_count: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Submission(Base):
+    """One post to a form, whatever became of it: ``accepted`` (delivered), else ``duplicate`` or ``spam`` (kept)."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        Index("ix_submission_workspace_id_id", "workspace_id", "id"),
+        Index("ix_submission_workspace_id_verdict_id", "workspace_id", "verdict", "id"),
+        Index("ix_submission_lead_id_form_id_fingerprint", "lead_id", "form_id", "fingerprint"),
+        Index("ix_submission_form_id_fingerprint", "form_id", "fingerprint"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    form_id: Mapped[str] = mapped_column(ForeignKey("form.id", ondelete="CASCADE"))
+    form_version: Mapped[int] = mapped_column(Integer)
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("lead.id", ondelete="SET NULL"), default=None)
+    verdict: Mapped[str] = mapped_column(String(16))
+    spam_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    source: Mapped[str] = mapped_column(String(32))
+    """How it arrived: ``form`` (a browser post), ``api`` (a JSON post)."""
+    fields: Mapped[dict[str, Any]] = mapped_column()
+    consents: Mapped[list[str]] = mapped_column()
+    """The purposes the prospect granted."""
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    page_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    referrer: Mapped[str | None] = mapped_column(String(2000), default=None)
+    utm: Mapped[dict[str, Any]] = mapped_column()
+    """``utm_source`` … ``utm_content``, ``gclid`` and ``fbclid``, when given."""
+    user_agent: Mapped[str | None] = mapped_column(String(500), default=None)
+    client_ip: Mapped[str | None] = mapped_column(String(45), default=None)
+    """Truncated to its /24 (IPv4) or /48 (IPv6) network: enough for abuse reports, not enough to identify."""
+    event_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    message_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    """The response to a submission made with an ``Idempotency-Key``, replayed when the same request comes again."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("form_id", "key"), Index("ix_idempotency_key_expires_at", "expires_at"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    form_id: Mapped[str] = mapped_column(ForeignKey("form.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(2000), default=None)
+    submission_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

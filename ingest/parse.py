@@ -1,0 +1,155 @@
+"""Step 1 of the pipeline: read a submission body (urlencoded, multipart or JSON) into one shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar.datastructures import UploadFile
+from litestar.exceptions import ClientException
+
+from core.errors import BadRequest, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+if TYPE_CHECKING:
+    from litestar import Request
+
+    from core.settings import Settings
+
+__all__ = ("META_FIELDS", "TRACKING_FIELDS", "RawSubmission", "parse_submission")
+
+Scalar = str | int | float | bool | None
+TRACKING_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid")
+"""Campaign parameters kept with every submission (not form fields unless the form defines them)."""
+META_FIELDS = frozenset({"_hp", "_t", "_idempotency_key", "_page_url", "_referrer", "consent"})
+"""Names the submit endpoint reads for itself: honeypot, render token, idempotency key, page, referrer, consents."""
+
+_JSON_TYPES = frozenset({"application/json"})
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+_JSONBody = dict[str, Scalar | list[Scalar]]
+_JSON_DECODER = msgspec.json.Decoder(_JSONBody)
+
+
+@dataclass(slots=True)
+class RawSubmission:
+    """What the client sent, before it is checked against the form."""
+
+    values: dict[str, list[Scalar]]
+    """Every value by name, in the order sent (a name may repeat in browser posts)."""
+    consents: list[str]
+    """The purposes the client says were granted."""
+    is_json: bool
+    """A JSON body: unknown fields are refused, consents are indicated by the API client."""
+    body: bytes
+    content_type: str
+    meta: dict[str, str] = field(default_factory=dict)
+    """``_hp``, ``_t``, ``_idempotency_key``, ``_page_url``, ``_referrer`` and tracking parameters, as sent."""
+
+
+def _content_type(request: Request[Any, Any, Any]) -> str:
+    media_type, _ = request.content_type
+    return media_type.lower()
+
+
+def _json_values(body: bytes, max_fields: int) -> tuple[dict[str, list[Scalar]], list[str]]:
+    try:
+        document = _JSON_DECODER.decode(body)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        path = message.rpartition(" - at `$")[2].rstrip("`").lstrip(".") or "body"
+        raise ValidationFailed(
+            [FieldError(path, "invalid_type", "expected an object of strings, numbers, booleans or lists of them")]
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    count = sum(len(v) if isinstance(v, list) else 1 for v in document.values())
+    if count > max_fields:
+        raise PayloadTooLarge(f"a submission may carry at most {max_fields} values")
+    consent = document.pop("consent", None)
+    if consent is None:
+        consents: list[str] = []
+    elif isinstance(consent, list) and all(isinstance(c, str) for c in consent):
+        consents = [str(c) for c in consent]
+    elif isinstance(consent, str):
+        consents = [consent]
+    else:
+        raise ValidationFailed([FieldError("consent", "invalid_type", "expected a list of purposes")])
+    values = {name: (value if isinstance(value, list) else [value]) for name, value in document.items()}
+    return values, consents
+
+
+def _form_pairs(pairs: list[tuple[str, Any]]) -> tuple[dict[str, list[Scalar]], list[str]]:
+    values: dict[str, list[Scalar]] = {}
+    consents: list[str] = []
+    for name, value in pairs:
+        if isinstance(value, UploadFile):
+            continue  # no field takes a file: a browser that sends one gets it ignored, not an error
+        if name == "consent":
+            consents.append(str(value))
+        else:
+            values.setdefault(name, []).append(str(value))
+    return values, consents
+
+
+async def _read_body(request: Request[Any, Any, Any], settings: Settings) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > settings.ingest_max_body_bytes:
+        raise PayloadTooLarge(f"a submission may be at most {settings.ingest_max_body_bytes} bytes")
+    try:
+        body = await request.body()
+    except ClientException as exc:  # Litestar's own cap (request_max_body_size) on a body sent without a length
+        raise PayloadTooLarge(f"a submission may be at most {settings.ingest_max_body_bytes} bytes") from exc
+    if len(body) > settings.ingest_max_body_bytes:
+        raise PayloadTooLarge(f"a submission may be at most {settings.ingest_max_body_bytes} bytes")
+    return body
+
+
+async def parse_submission(request: Request[Any, Any, Any], settings: Settings) -> RawSubmission:
+    """Read the body in whichever of the three formats it came, within the size and field-count caps.
+
+    Raises:
+        PayloadTooLarge: Over ``ingest_max_body_bytes`` or ``ingest_max_fields``.
+        UnsupportedMediaType: Not urlencoded, multipart or JSON.
+        BadRequest: Malformed JSON or form data.
+        ValidationFailed: JSON that is not an object of scalars and lists of scalars.
+    """
+    content_type = _content_type(request)
+    if content_type not in _JSON_TYPES and content_type not in _FORM_TYPES:
+        raise UnsupportedMediaType("send application/x-www-form-urlencoded, multipart/form-data or application/json")
+    body = await _read_body(request, settings)
+    if content_type in _JSON_TYPES:
+        values, consents = _json_values(body, settings.ingest_max_fields)
+    elif content_type == "multipart/form-data":
+        try:
+            form = await request.form()
+        except ClientException as exc:
+            raise BadRequest(f"the multipart body cannot be read: {exc.detail}") from exc
+        pairs = list(form.multi_items())
+        if len(pairs) > settings.ingest_max_fields:
+            raise PayloadTooLarge(f"a submission may carry at most {settings.ingest_max_fields} values")
+        values, consents = _form_pairs(pairs)
+    else:
+        try:
+            text = body.decode("utf-8")
+            fields = parse_qsl(text, keep_blank_values=True, max_num_fields=settings.ingest_max_fields)
+        except UnicodeDecodeError as exc:
+            raise BadRequest("the form body is not UTF-8") from exc
+        except ValueError as exc:
+            raise PayloadTooLarge(f"a submission may carry at most {settings.ingest_max_fields} values") from exc
+        values, consents = _form_pairs(list(fields))
+    meta = {}
+    for name in (*META_FIELDS, *TRACKING_FIELDS):
+        sent = values.get(name)
+        if sent and name != "consent":
+            meta[name] = "" if sent[0] is None else str(sent[0])
+    for name in META_FIELDS:
+        values.pop(name, None)
+    return RawSubmission(
+        values=values,
+        consents=consents,
+        is_json=content_type in _JSON_TYPES,
+        body=body,
+        content_type=content_type,
+        meta=meta,
+    )

@@ -1,0 +1,162 @@
+"""Person de-duplication: find or create the one lead of each person in a batch, locking it for the transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.ids import new_id
+from ingest.models import Lead
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from sqlalchemy import Table
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("Person", "PersonKey", "find_or_create_people", "save_people")
+
+PersonKey = tuple[str, str, str]
+"""(workspace id, ``email`` or ``phone``, canonical value)."""
+
+_LEAD = cast("Table", Lead.__table__)
+
+
+@dataclass(slots=True)
+class Person:
+    """A lead as this transaction sees it; changes are written back at the end by :func:`save_people`."""
+
+    id: str
+    email: str | None
+    phone: str | None
+    name: str | None
+    fields: dict[str, Any]
+    submission_count: int
+    is_new: bool
+    changed: bool = field(default=False)
+
+    def absorb(self, *, email: str | None, phone: str | None, name: str | None, fields: dict[str, Any]) -> None:
+        """Take what a new accepted submission says about this person (a later value wins)."""
+        self.email = self.email or email
+        self.phone = phone or self.phone
+        self.name = name or self.name
+        self.fields = {**self.fields, **fields}
+        self.submission_count += 1
+        self.changed = True
+
+
+def _on_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert(Lead) if _on_postgresql(session) else sqlite_insert(Lead)
+
+
+async def _select(
+    session: AsyncSession, kind: str, pairs: list[tuple[str, str]], by_id: dict[str, Person]
+) -> dict[PersonKey, Person]:
+    """The leads of these (workspace, value) pairs, locked on PostgreSQL (``FOR UPDATE``, in id order).
+
+    ``by_id`` makes one lead found through its email and through its phone the same :class:`Person`.
+    """
+    column = Lead.email if kind == "email" else Lead.phone
+    statement = select(Lead).where(tuple_(Lead.workspace_id, column).in_(pairs))
+    # A phone number matches the lead known only by it first, else the oldest lead that has it.
+    order = (Lead.email.is_not(None), Lead.id) if kind == "phone" else (Lead.id,)
+    statement = statement.order_by(*order)
+    if _on_postgresql(session):
+        statement = statement.with_for_update(of=Lead)
+    found: dict[PersonKey, Person] = {}
+    for lead in (await session.scalars(statement)).all():
+        value = lead.email if kind == "email" else lead.phone
+        assert value is not None
+        person = by_id.get(lead.id) or Person(
+            lead.id, lead.email, lead.phone, lead.name, dict(lead.fields), lead.submission_count, is_new=False
+        )
+        by_id[lead.id] = person
+        found.setdefault((lead.workspace_id, kind, value), person)
+    return found
+
+
+async def find_or_create_people(
+    session: AsyncSession, wanted: dict[PersonKey, dict[str, Any]], now: datetime
+) -> dict[PersonKey, Person]:
+    """The lead of every person key, creating the missing ones from the given first values.
+
+    Safe under concurrency on every instance: a lead that another transaction creates at the same moment makes
+    our ``INSERT … ON CONFLICT DO NOTHING`` wait for it and skip, and we then read (and lock) theirs. Locking the
+    leads here is what serialises two submissions of one person, so the de-duplication that follows sees the
+    other's committed submission.
+
+    Args:
+        session: The batch's write transaction.
+        wanted: Each person key with the lead's values should it be new (``email``, ``phone``, ``name``, ``fields``).
+        now: The batch's time.
+    """
+    people: dict[PersonKey, Person] = {}
+    by_id: dict[str, Person] = {}
+    for kind in ("email", "phone"):
+        pairs = sorted((ws, value) for ws, k, value in wanted if k == kind)
+        if pairs:
+            people.update(await _select(session, kind, pairs, by_id))
+    missing = sorted(key for key in wanted if key not in people)
+    if not missing:
+        return people
+    rows = []
+    for key in missing:
+        first = wanted[key]
+        rows.append(
+            {
+                "id": new_id("lead"),
+                "workspace_id": key[0],
+                "email": first["email"],
+                "phone": first["phone"],
+                "name": first["name"],
+                "fields": first["fields"],
+                "submission_count": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    inserted = await session.execute(
+        _insert(session).on_conflict_do_nothing().returning(_LEAD.c.id, _LEAD.c.workspace_id), rows
+    )
+    created = {row.id for row in inserted}
+    lost: list[PersonKey] = []
+    for key, row in zip(missing, rows, strict=True):
+        if row["id"] in created:
+            people[key] = Person(
+                row["id"], row["email"], row["phone"], row["name"], dict(row["fields"]), 0, is_new=True
+            )
+        else:
+            lost.append(key)
+    for kind in ("email", "phone"):  # created meanwhile by another transaction: read and lock theirs
+        pairs = sorted((ws, value) for ws, k, value in lost if k == kind)
+        if pairs:
+            people.update(await _select(session, kind, pairs, by_id))
+    return people
+
+
+async def save_people(session: AsyncSession, people: Iterable[Person], now: datetime) -> None:
+    """Write back every changed lead with one executemany ``UPDATE``."""
+    rows = [
+        {
+            "b_id": p.id,
+            "email": p.email,
+            "phone": p.phone,
+            "name": p.name,
+            "fields": p.fields,
+            "submission_count": p.submission_count,
+            "updated_at": now,
+        }
+        for p in people
+        if p.changed
+    ]
+    if rows:
+        await session.execute(update(_LEAD).where(_LEAD.c.id == bindparam("b_id")), rows)

@@ -1,0 +1,378 @@
+"""Steps 5 and 6 of the pipeline: idempotency, person de-duplication and the writes, for a batch in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+import msgspec
+from sqlalchemy import delete, insert, select, tuple_
+
+from consent import service as consent
+from consent.models import ConsentEvent
+from core.errors import FieldError, LeadwireError, ValidationFailed
+from core.ids import new_id
+from delivery import service as delivery
+from ingest.models import IdempotencyRecord, Submission
+from ingest.people import Person, PersonKey, find_or_create_people, save_people
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from consent.models import ConsentNotice
+    from forms.models import Form
+    from ingest.validate import CleanSubmission
+
+__all__ = ("Pending", "StoredResponse", "Written", "fingerprint", "write_batch")
+
+_SUBMISSION = cast("Table", Submission.__table__)
+_CONSENT_EVENT = cast("Table", ConsentEvent.__table__)
+_IDEMPOTENCY = cast("Table", IdempotencyRecord.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The answer given to a request with an idempotency key, replayed to its retries."""
+
+    status_code: int
+    body: str
+    location: str | None
+
+
+@dataclass(slots=True)
+class Pending:
+    """A checked submission waiting for its batch: everything to store, nothing left to decide but de-duplication."""
+
+    submission_id: str
+    form: Form
+    dedupe_window_seconds: int
+    clean: CleanSubmission
+    spam_reason: str | None
+    source: str
+    indication: str
+    page_url: str | None
+    referrer: str | None
+    utm: dict[str, str]
+    user_agent: str | None
+    client_ip: str | None
+    created_at: datetime
+    idempotency_key: str | None = None
+    request_sha256: str | None = None
+    idempotency_expires_at: datetime | None = None
+    response: StoredResponse | None = None
+    """What to store for the idempotency key (``None`` without one)."""
+
+    @property
+    def person_key(self) -> PersonKey | None:
+        if self.clean.email:
+            return (self.form.workspace_id, "email", self.clean.email)
+        if self.clean.phone:
+            return (self.form.workspace_id, "phone", self.clean.phone)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What became of one submission of a batch."""
+
+    submission_id: str
+    verdict: str
+    """``accepted``, ``duplicate`` or ``spam``."""
+    replay: StoredResponse | None = None
+    """Set when the idempotency key had been used before with the same request: answer with this instead."""
+    error: LeadwireError | None = None
+
+
+def fingerprint(form_id: str, clean: CleanSubmission) -> str:
+    """The submission's content: the same person sending the same values and consents to the same form."""
+    document = msgspec.json.encode([form_id, sorted(clean.fields.items()), sorted(clean.granted)])
+    return hashlib.sha256(document).hexdigest()
+
+
+async def _claim_idempotency_keys(session: AsyncSession, items: list[Pending], now: datetime) -> dict[int, Written]:
+    """Store each item's key with its response, or say how the key was used before. One round trip per step."""
+    keyed = [(i, item) for i, item in enumerate(items) if item.idempotency_key is not None]
+    if not keyed:
+        return {}
+    pairs = [(item.form.id, item.idempotency_key) for _, item in keyed]
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            tuple_(IdempotencyRecord.form_id, IdempotencyRecord.key).in_(pairs), IdempotencyRecord.expires_at <= now
+        )
+    )
+    known = await _stored(session, pairs)
+    answered: dict[int, Written] = {}
+    rows: list[dict[str, Any]] = []
+    claimed: dict[tuple[str, str], int] = {}
+    for index, item in keyed:
+        pair = (item.form.id, cast("str", item.idempotency_key))
+        if pair in known or pair in claimed:
+            continue
+        assert item.response is not None
+        assert item.request_sha256 is not None
+        claimed[pair] = index
+        rows.append(
+            {
+                "id": new_id("idem"),
+                "form_id": pair[0],
+                "key": pair[1],
+                "request_sha256": item.request_sha256,
+                "status_code": item.response.status_code,
+                "body": item.response.body,
+                "location": item.response.location,
+                "submission_id": item.submission_id,
+                "created_at": now,
+                "expires_at": item.idempotency_expires_at or now,
+            }
+        )
+    if rows:
+        await session.execute(insert(IdempotencyRecord), rows)
+    for index, item in keyed:
+        pair = (item.form.id, cast("str", item.idempotency_key))
+        if claimed.get(pair) == index:
+            continue
+        record = known.get(pair)
+        if record is None:  # the same key twice in this batch: answer as the first one will be
+            first = items[claimed[pair]]
+            assert first.response is not None
+            record = (cast("str", first.request_sha256), first.response, first.submission_id)
+        answered[index] = _answer_reuse(item, record)
+    return answered
+
+
+async def _stored(
+    session: AsyncSession, pairs: list[tuple[str, str | None]]
+) -> dict[tuple[str, str], tuple[str, StoredResponse, str]]:
+    rows = await session.execute(
+        select(
+            _IDEMPOTENCY.c.form_id,
+            _IDEMPOTENCY.c.key,
+            _IDEMPOTENCY.c.request_sha256,
+            _IDEMPOTENCY.c.status_code,
+            _IDEMPOTENCY.c.body,
+            _IDEMPOTENCY.c.location,
+            _IDEMPOTENCY.c.submission_id,
+        ).where(tuple_(_IDEMPOTENCY.c.form_id, _IDEMPOTENCY.c.key).in_(pairs))
+    )
+    return {
+        (r.form_id, r.key): (r.request_sha256, StoredResponse(r.status_code, r.body, r.location), r.submission_id)
+        for r in rows
+    }
+
+
+def _answer_reuse(item: Pending, record: tuple[str, StoredResponse, str]) -> Written:
+    request_sha, response, submission_id = record
+    if request_sha != item.request_sha256:
+        error = ValidationFailed(
+            [FieldError("Idempotency-Key", "reused", "this key was already used for a different request")]
+        )
+        return Written(item.submission_id, "rejected", error=error)
+    return Written(submission_id, "replayed", replay=response)
+
+
+def _person_values(item: Pending) -> dict[str, Any]:
+    clean = item.clean
+    return {"email": clean.email, "phone": clean.phone, "name": clean.name, "fields": clean.fields}
+
+
+def _submission_row(item: Pending, verdict: str, lead_id: str | None, fp: str) -> dict[str, Any]:
+    return {
+        "id": item.submission_id,
+        "workspace_id": item.form.workspace_id,
+        "form_id": item.form.id,
+        "form_version": item.form.version,
+        "lead_id": lead_id,
+        "verdict": verdict,
+        "spam_reason": item.spam_reason,
+        "source": item.source,
+        "fields": item.clean.fields,
+        "consents": item.clean.granted,
+        "fingerprint": fp,
+        "page_url": item.page_url,
+        "referrer": item.referrer,
+        "utm": item.utm,
+        "user_agent": item.user_agent,
+        "client_ip": item.client_ip,
+        "event_type": None,
+        "message_id": None,
+        "created_at": item.created_at,
+    }
+
+
+async def _recent_fingerprints(
+    session: AsyncSession, items: list[Pending], prints: dict[int, str], now: datetime
+) -> dict[tuple[str, str], datetime]:
+    """When each (form, fingerprint) of the batch was last accepted inside the longest de-duplication window."""
+    pairs = sorted({(items[i].form.id, fp) for i, fp in prints.items()})
+    if not pairs:
+        return {}
+    longest = max(items[i].dedupe_window_seconds for i in prints)
+    rows = await session.execute(
+        select(_SUBMISSION.c.form_id, _SUBMISSION.c.fingerprint, _SUBMISSION.c.created_at).where(
+            tuple_(_SUBMISSION.c.form_id, _SUBMISSION.c.fingerprint).in_(pairs),
+            _SUBMISSION.c.verdict == "accepted",
+            _SUBMISSION.c.created_at >= now - timedelta(seconds=longest),
+        )
+    )
+    latest: dict[tuple[str, str], datetime] = {}
+    for form_id, fp, created_at in rows:
+        if (form_id, fp) not in latest or created_at > latest[(form_id, fp)]:
+            latest[(form_id, fp)] = created_at
+    return latest
+
+
+async def _notices(
+    session: AsyncSession, items: list[Pending], accepted: list[int]
+) -> dict[str, dict[str, ConsentNotice]]:
+    by_form: dict[str, dict[str, ConsentNotice]] = {}
+    for index in accepted:
+        form = items[index].form
+        if form.id not in by_form:
+            by_form[form.id] = await consent.notices_for(session, form=form)
+    return by_form
+
+
+def _consent_rows(item: Pending, lead_id: str, notices: dict[str, ConsentNotice]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": new_id("ce"),
+            "workspace_id": item.form.workspace_id,
+            "lead_id": lead_id,
+            "submission_id": item.submission_id,
+            "notice_id": notice.id,
+            "form_id": item.form.id,
+            "purpose": purpose,
+            "channel": notice.channel,
+            "state": "given" if purpose in item.clean.granted else "refused",
+            "indication": item.indication,
+            "page_url": item.page_url,
+            "recorded_at": item.created_at,
+        }
+        for purpose, notice in notices.items()
+    ]
+
+
+def _payload(
+    item: Pending,
+    person: Person,
+    consents: list[dict[str, Any]],
+    notices: dict[str, ConsentNotice],
+    *,
+    is_new: bool,
+) -> dict[str, Any]:
+    """The ``data`` of ``lead.created`` and ``lead.updated``."""
+    return {
+        "lead": {
+            "id": person.id,
+            "email": person.email,
+            "phone": person.phone,
+            "name": person.name,
+            "is_new": is_new,
+        },
+        "submission": {
+            "id": item.submission_id,
+            "form_id": item.form.id,
+            "form_name": item.form.name,
+            "fields": item.clean.fields,
+            "page_url": item.page_url,
+            "referrer": item.referrer,
+            "utm": item.utm,
+            "created_at": item.created_at.isoformat().replace("+00:00", "Z"),
+        },
+        "consent": [
+            {
+                "purpose": row["purpose"],
+                "channel": row["channel"],
+                "state": row["state"],
+                "notice_version": notices[row["purpose"]].version,
+                "text_sha256": notices[row["purpose"]].text_sha256,
+                "recorded_at": item.created_at.isoformat().replace("+00:00", "Z"),
+            }
+            for row in consents
+        ],
+    }
+
+
+def _verdicts(
+    items: list[Pending], live: list[int], prints: dict[int, str], last_accepted: dict[tuple[str, str], datetime]
+) -> dict[int, str]:
+    """Spam stays spam; the same content from the same person inside the form's window is a duplicate."""
+    verdicts: dict[int, str] = {}
+    for index in live:
+        item = items[index]
+        if item.spam_reason is not None:
+            verdicts[index] = "spam"
+            continue
+        seen = last_accepted.get((item.form.id, prints[index]))
+        if seen is not None and seen >= item.created_at - timedelta(seconds=item.dedupe_window_seconds):
+            verdicts[index] = "duplicate"
+        else:
+            verdicts[index] = "accepted"
+            last_accepted[(item.form.id, prints[index])] = item.created_at  # later items of the batch see it
+    return verdicts
+
+
+async def write_batch(session: AsyncSession, items: list[Pending], now: datetime) -> list[Written]:
+    """Store a batch of submissions in the caller's transaction and enqueue their webhooks.
+
+    In order: idempotency keys are claimed (a reused key answers with the stored response); the people of the
+    batch are found or created and locked; a submission whose content the same person sent to the same form inside
+    the form's de-duplication window is a ``duplicate``; then every submission, its consent events, the changed
+    leads and the outbox rows are written with one multi-row statement each.
+
+    Args:
+        session: A write transaction; the caller commits it and only then answers the clients.
+        items: The batch, in arrival order (earlier items win de-duplication).
+        now: The batch's time (the transaction's view of "now" for windows and expiry).
+    """
+    answered = await _claim_idempotency_keys(session, items, now)
+    live = [i for i in range(len(items)) if i not in answered]
+    wanted: dict[PersonKey, dict[str, Any]] = {}
+    for index in live:
+        key = items[index].person_key
+        if key is not None and items[index].spam_reason is None:
+            wanted.setdefault(key, _person_values(items[index]))
+    people = await find_or_create_people(session, wanted, now) if wanted else {}
+    prints = {i: fingerprint(items[i].form.id, items[i].clean) for i in live if items[i].spam_reason is None}
+    last_accepted = await _recent_fingerprints(session, items, prints, now)
+
+    verdicts = _verdicts(items, live, prints, last_accepted)
+    accepted = [i for i in live if verdicts[i] == "accepted"]
+    anonymous = {(items[i].form.workspace_id, "anonymous", items[i].submission_id): i for i in accepted}
+    anonymous = {key: i for key, i in anonymous.items() if items[i].person_key is None}
+    if anonymous:  # neither email nor phone: each accepted submission is a lead of its own
+        people.update(
+            await find_or_create_people(session, {k: _person_values(items[i]) for k, i in anonymous.items()}, now)
+        )
+    notices = await _notices(session, items, accepted)
+
+    submissions: list[dict[str, Any]] = []
+    consent_rows: list[dict[str, Any]] = []
+    events: list[delivery.Event] = []
+    for index in live:
+        item = items[index]
+        key = item.person_key or (item.form.workspace_id, "anonymous", item.submission_id)
+        person = people.get(key) if verdicts[index] != "spam" else None
+        row = _submission_row(item, verdicts[index], person.id if person else None, prints.get(index, ""))
+        submissions.append(row)
+        if person is None or verdicts[index] != "accepted":
+            continue
+        is_new = person.is_new and person.submission_count == 0
+        person.absorb(**_person_values(item))
+        rows = _consent_rows(item, person.id, notices[item.form.id])
+        consent_rows.extend(rows)
+        row["event_type"] = "lead.created" if is_new else "lead.updated"
+        payload = _payload(item, person, rows, notices[item.form.id], is_new=is_new)
+        events.append(delivery.Event(item.form.workspace_id, row["event_type"], payload))
+    messages = await delivery.enqueue_many(session, events)
+    for row, message in zip((r for r in submissions if r["event_type"]), messages, strict=True):
+        row["message_id"] = message.id
+    await save_people(session, {id(p): p for p in people.values()}.values(), now)
+    if submissions:
+        await session.execute(insert(_SUBMISSION), submissions)
+    if consent_rows:
+        await session.execute(insert(_CONSENT_EVENT), consent_rows)
+    return [answered.get(i) or Written(items[i].submission_id, verdicts[i]) for i in range(len(items))]

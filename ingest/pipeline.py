@@ -1,0 +1,193 @@
+"""The ingest pipeline, in order: form, validation, spam verdict, idempotency, then de-duplication and storage.
+
+Rate limits run before all of this, as a guard, before the body is even read (see ``ingest.routes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
+
+import msgspec
+
+from core.client_ip import truncated_ip
+from core.database import utcnow
+from core.errors import NotFound
+from core.ids import new_id
+from forms import service as forms
+from ingest import idempotency
+from ingest.parse import TRACKING_FIELDS
+from ingest.persist import Pending, StoredResponse, Written
+from ingest.spam import allowed_redirect, judge, request_origin
+from ingest.validate import clean_text, validate_submission
+
+if TYPE_CHECKING:
+    from core.database import Database
+    from core.settings import Settings
+    from forms.definition import Definition
+    from forms.models import Form
+    from ingest.idempotency import InFlight
+    from ingest.parse import RawSubmission
+    from ingest.writer import SubmissionWriter
+
+__all__ = ("Outcome", "RequestFacts", "SubmitServices", "run_pipeline")
+
+_URL_MAX = 2_000
+_UA_MAX = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitServices:
+    """The long-lived parts the pipeline uses, created once per process in the app's lifespan."""
+
+    db: Database
+    writer: SubmissionWriter
+    in_flight: InFlight
+    settings: Settings
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What the pipeline needs to know about the request besides its body."""
+
+    client_ip: str
+    user_agent: str | None
+    origin: str | None
+    referer: str | None
+    idempotency_key: str | None
+    wants_json: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The answer to give: a stored response for an idempotent replay, else the submission and where to go next."""
+
+    submission_id: str
+    status_code: int
+    body: bytes
+    location: str | None = None
+    replayed: bool = False
+    verdict: str = "accepted"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+_DEFINITIONS: dict[tuple[str, int], Definition] = {}
+_MAX_DEFINITIONS = 1_024
+
+
+def definition_of(form: Form) -> Definition:
+    """The form's definition, parsed once per form version (a version never changes once written)."""
+    key = (form.id, form.version)
+    definition = _DEFINITIONS.get(key)
+    if definition is None:
+        if len(_DEFINITIONS) >= _MAX_DEFINITIONS:
+            _DEFINITIONS.clear()
+        definition = _DEFINITIONS[key] = forms.definition_of(form)
+    return definition
+
+
+def _short_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = clean_text(value, _URL_MAX)
+    return text if urlsplit(text).scheme in {"http", "https"} else None
+
+
+def _utm(raw: RawSubmission, page_url: str | None) -> dict[str, str]:
+    from_page = dict(parse_qsl(urlsplit(page_url).query)) if page_url else {}
+    utm = {}
+    for name in TRACKING_FIELDS:
+        value = raw.meta.get(name) or from_page.get(name)
+        if value:
+            utm[name] = clean_text(value, 200)
+    return {k: v for k, v in utm.items() if v}
+
+
+def _response(submission_id: str, form: Form, definition: Definition, *, wants_json: bool) -> StoredResponse:
+    if wants_json:
+        return StoredResponse(201, msgspec.json.encode({"id": submission_id, "status": "accepted"}).decode(), None)
+    redirect = allowed_redirect(definition.settings.redirect_url, definition.settings.allowed_origins)
+    return StoredResponse(303, "", redirect or f"/f/{form.slug}/thanks")
+
+
+async def published_form(db: Database, slug: str) -> Form:
+    """The form behind a public link.
+
+    Raises:
+        NotFound: No such form, or it is a draft, archived or deleted.
+    """
+    async with db.session(write=False) as session:
+        form = await forms.get_published_form(session, slug=slug)
+    if form is None:
+        raise NotFound("no published form at this address")
+    return form
+
+
+async def run_pipeline(services: SubmitServices, form: Form, raw: RawSubmission, facts: RequestFacts) -> Outcome:
+    """Take one submission through every step and answer only once it is committed.
+
+    Raises:
+        ValidationFailed: The values do not fit the form (every failing field is listed), or an idempotency key
+            was reused for a different request.
+        Conflict: A request with the same idempotency key is still being processed.
+        ServiceUnavailable: The database could not store it.
+    """
+    settings = services.settings
+    definition = definition_of(form)
+    # 2. Validation against the form: canonical emails, E.164 phones, options, required fields and consents.
+    clean = validate_submission(raw, definition, max_value_length=settings.ingest_max_value_length)
+    # 3. Spam verdict: honeypot, render token (time trap), origin. Spam is answered like a lead and never sent.
+    origin = request_origin(facts.origin, facts.referer)
+    verdict = judge(
+        raw, form_id=form.id, allowed_origins=definition.settings.allowed_origins, origin=origin, settings=settings
+    )
+    # 4. Idempotency: a retry with the same key is answered from the stored response; one still in flight is 409.
+    key = raw.meta.get("_idempotency_key") or facts.idempotency_key
+    lock = None
+    if key is not None:
+        key = idempotency.check_key(key)
+        lock = await services.in_flight.acquire(form.id, key)
+    try:
+        now = utcnow()
+        submission_id = new_id("sub")
+        page_url = _short_url(raw.meta.get("_page_url") or facts.referer)
+        pending = Pending(
+            submission_id=submission_id,
+            form=form,
+            dedupe_window_seconds=definition.settings.dedupe_window_seconds,
+            clean=clean,
+            spam_reason=verdict.reason,
+            source="api" if raw.is_json else "form",
+            indication="api" if raw.is_json else "checkbox",
+            page_url=page_url,
+            referrer=_short_url(raw.meta.get("_referrer")),
+            utm=_utm(raw, page_url),
+            user_agent=clean_text(facts.user_agent, _UA_MAX) if facts.user_agent else None,
+            client_ip=truncated_ip(facts.client_ip),
+            created_at=now,
+        )
+        response = _response(submission_id, form, definition, wants_json=facts.wants_json)
+        if key is not None:
+            pending.idempotency_key = key
+            pending.request_sha256 = idempotency.request_sha256(raw.content_type, raw.body)
+            pending.idempotency_expires_at = now + timedelta(seconds=settings.idempotency_ttl_seconds)
+            pending.response = response
+        # 5 and 6. De-duplication and storage, batched with concurrent submissions into one transaction.
+        written = await services.writer.write(pending)
+    finally:
+        if lock is not None:
+            await services.in_flight.release(lock)
+    return _outcome(written, response)
+
+
+def _outcome(written: Written, response: StoredResponse) -> Outcome:
+    if written.error is not None:
+        raise written.error
+    if written.replay is not None:
+        stored = written.replay
+        return Outcome(written.submission_id, stored.status_code, stored.body.encode(), stored.location, replayed=True)
+    return Outcome(
+        written.submission_id, response.status_code, response.body.encode(), response.location, verdict=written.verdict
+    )

@@ -1,0 +1,96 @@
+"""Response bodies of the ingest slice: submit answers, leads, submissions and their consent history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = (
+    "ConsentEventOut",
+    "LeadDetail",
+    "LeadList",
+    "LeadOut",
+    "SubmissionList",
+    "SubmissionOut",
+    "SubmitAccepted",
+    "Verdict",
+)
+
+Verdict = Literal["accepted", "duplicate", "spam"]
+
+
+class SubmitAccepted(msgspec.Struct):
+    """The answer to a JSON submission. Spam and duplicates get this same answer: nothing to learn for a bot."""
+
+    id: str
+    status: Literal["accepted"] = "accepted"
+
+
+class LeadOut(msgspec.Struct):
+    id: str
+    email: str | None
+    phone: str | None
+    name: str | None
+    fields: dict[str, Any]
+    """The latest value of every field this person has submitted."""
+    submission_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class LeadList(msgspec.Struct):
+    items: list[LeadOut]
+    next_cursor: str | None
+
+
+class SubmissionOut(msgspec.Struct):
+    id: str
+    form_id: str
+    form_version: int
+    lead_id: str | None
+    verdict: Verdict
+    spam_reason: str | None
+    source: str
+    fields: dict[str, Any]
+    consents: list[str]
+    page_url: str | None
+    referrer: str | None
+    utm: dict[str, Any]
+    user_agent: str | None
+    client_ip: str | None
+    """Truncated to /24 (IPv4) or /48 (IPv6)."""
+    event_type: str | None
+    message_id: str | None
+    """The webhook message this submission was announced with (see ``/api/v1/deliveries``)."""
+    created_at: datetime
+
+
+class SubmissionList(msgspec.Struct):
+    items: list[SubmissionOut]
+    next_cursor: str | None
+
+
+class ConsentEventOut(msgspec.Struct):
+    id: str
+    purpose: str
+    channel: str
+    state: str
+    indication: str
+    form_id: str
+    submission_id: str | None
+    notice_id: str
+    notice_version: int
+    notice_text: str
+    """The exact text the person was shown."""
+    text_sha256: str
+    page_url: str | None
+    recorded_at: datetime
+
+
+class LeadDetail(msgspec.Struct):
+    lead: LeadOut
+    submissions: list[SubmissionOut]
+    consent_events: list[ConsentEventOut]
+    """Oldest first: the history of what this person agreed to, purpose by purpose."""

@@ -1,0 +1,103 @@
+"""The ingest slice's service: submitting (for routes, embeds and sources) and reading leads and submissions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from consent import service as consent
+from core.errors import FieldError, NotFound, ValidationFailed
+from core.pagination import fetch_page
+from forms import service as forms
+from ingest.models import Lead, Submission
+from ingest.normalise import InvalidValueError, canonical_email, e164_phone
+from ingest.pipeline import Outcome, RequestFacts, SubmitServices, definition_of, published_form, run_pipeline
+from ingest.spam import issue_render_token
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from consent.models import ConsentEvent, ConsentNotice
+
+__all__ = (
+    "Outcome",
+    "RequestFacts",
+    "SubmitServices",
+    "definition_of",
+    "get_lead",
+    "issue_render_token",
+    "list_leads",
+    "list_submissions",
+    "published_form",
+    "run_pipeline",
+)
+
+
+def _search_value(field: str, value: str) -> str:
+    try:
+        return canonical_email(value) if field == "email" else e164_phone(value, None)
+    except InvalidValueError as exc:
+        raise ValidationFailed([FieldError(field, exc.code, exc.message)]) from exc
+
+
+async def list_leads(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    email: str | None,
+    phone: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Lead], str | None]:
+    """One page of the workspace's leads, newest first; ``email`` and ``phone`` match canonically.
+
+    Raises:
+        ValidationFailed: ``email`` or ``phone`` is not an address or number (a phone needs its ``+`` country code).
+    """
+    statement = select(Lead).where(Lead.workspace_id == workspace_id, Lead.erased_at.is_(None))
+    if email is not None:
+        statement = statement.where(Lead.email == _search_value("email", email))
+    if phone is not None:
+        statement = statement.where(Lead.phone == _search_value("phone", phone))
+    return await fetch_page(session, statement, id_column=Lead.id, limit=limit, cursor=cursor)
+
+
+async def get_lead(
+    session: AsyncSession, *, workspace_id: str, lead_id: str
+) -> tuple[Lead, list[Submission], list[tuple[ConsentEvent, ConsentNotice]]]:
+    """A lead with its submissions (newest first) and its consent history (oldest first).
+
+    Raises:
+        NotFound: No such lead in this workspace.
+    """
+    lead = await session.scalar(select(Lead).where(Lead.id == lead_id, Lead.workspace_id == workspace_id))
+    if lead is None:
+        raise NotFound("no such lead")
+    submissions = (
+        await session.scalars(select(Submission).where(Submission.lead_id == lead.id).order_by(Submission.id.desc()))
+    ).all()
+    return lead, list(submissions), await consent.events_of_lead(session, lead_id=lead.id)
+
+
+async def list_submissions(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    form_id: str | None,
+    verdict: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Submission], str | None]:
+    """One page of the workspace's submissions, newest first, optionally of one form and one verdict.
+
+    Raises:
+        NotFound: ``form_id`` is not a form of this workspace.
+    """
+    statement = select(Submission).where(Submission.workspace_id == workspace_id)
+    if form_id is not None:
+        await forms.get_form(session, workspace_id=workspace_id, form_id=form_id)
+        statement = statement.where(Submission.form_id == form_id)
+    if verdict is not None:
+        statement = statement.where(Submission.verdict == verdict)
+    return await fetch_page(session, statement, id_column=Submission.id, limit=limit, cursor=cursor)
