@@ -99,6 +99,6 @@ async def events_of_lead(session: AsyncSession, *, lead_id: str) -> list[tuple[C
         select(ConsentEvent, ConsentNotice)
         .join(ConsentNotice, ConsentNotice.id == ConsentEvent.notice_id)
         .where(ConsentEvent.lead_id == lead_id)
-        .order_by(ConsentEvent.id)
+        .order_by(ConsentEvent.recorded_at, ConsentEvent.purpose)
     )
-    return [(event, notice) for event, notice in rows.tuples()]
+    return [(event, notice) for event, notice in rows.all()]

@@ -61,8 +61,8 @@ def _json_values(body: bytes, max_fields: int) -> tuple[dict[str, list[Scalar]],
         raise ValidationFailed(
             [FieldError(path, "invalid_type", "expected an object of strings, numbers, booleans or lists of them")]
         ) from exc
-    except msgspec.DecodeError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest("the body is not valid JSON (UTF-8)") from exc
     count = sum(len(v) if isinstance(v, list) else 1 for v in document.values())
     if count > max_fields:
         raise PayloadTooLarge(f"a submission may carry at most {max_fields} values")
@@ -132,7 +132,7 @@ async def parse_submission(request: Request[Any, Any, Any], settings: Settings) 
     else:
         try:
             text = body.decode("utf-8")
-            fields = parse_qsl(text, keep_blank_values=True, max_num_fields=settings.ingest_max_fields)
+            fields = parse_qsl(text, keep_blank_values=True, max_num_fields=settings.ingest_max_fields, errors="strict")
         except UnicodeDecodeError as exc:
             raise BadRequest("the form body is not UTF-8") from exc
         except ValueError as exc:

@@ -36,9 +36,11 @@ Client = AsyncTestClient[Litestar]
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In CI, PostgreSQL is required: a run without it must fail, not quietly test SQLite alone."""
-    if os.environ.get("CI") == "true" and not os.environ.get("TEST_POSTGRES_URL"):
-        raise pytest.UsageError("CI=true but TEST_POSTGRES_URL is not set: the PostgreSQL run is required in CI")
+    """In CI, PostgreSQL and Redis are required: a run without them must fail, not quietly test less."""
+    if os.environ.get("CI") == "true":
+        for variable, service in (("TEST_POSTGRES_URL", "PostgreSQL"), ("TEST_REDIS_URL", "Redis")):
+            if not os.environ.get(variable):
+                raise pytest.UsageError(f"CI=true but {variable} is not set: the {service} run is required in CI")
 
 
 def run_in_thread(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
