@@ -63,8 +63,9 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level,
-        proxy_headers=bool(args.forwarded_allow_ips),
-        forwarded_allow_ips=args.forwarded_allow_ips or None,
+        # The client address comes from LEADWIRE_TRUSTED_PROXIES alone (core/client_ip.py): uvicorn's own
+        # proxy handling would trust X-Forwarded-For from 127.0.0.1 by default, letting local clients pick theirs.
+        proxy_headers=False,
         server_header=False,
     )
     return 0
@@ -181,9 +182,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate an SQLite database on start")
-    serve.add_argument(
-        "--forwarded-allow-ips", default="", help="proxies whose X-Forwarded-* headers are trusted (comma-separated)"
-    )
     serve.set_defaults(handler=_cmd_serve)
 
     worker = commands.add_parser("worker", help="deliver webhooks (run any number beside `serve`)")
