@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             writer = SubmissionWriter(db)
             await writer.start()
             stack.push_async_callback(writer.stop)
-            app.state.submit_services = SubmitServices(db=db, writer=writer, in_flight=in_flight, settings=settings)
+            app.state.submit_services = SubmitServices.start(db, writer, in_flight, settings)
             if settings.run_worker:
                 worker = DeliveryWorker(db, settings)
                 await worker.start()

@@ -132,6 +132,10 @@ class Database:
             self.engine = create_async_engine(
                 settings.database_url,
                 connect_args={"timeout": settings.db_busy_timeout_ms / 1000},
+                # Connections beyond the pool would be opened (a thread and four PRAGMAs each) and closed again on
+                # every burst; SQLite has one writer anyway, so requests wait for a pooled connection instead.
+                pool_size=settings.db_pool_size,
+                max_overflow=0,
                 json_serializer=_json_dumps,
                 json_deserializer=msgspec.json.decode,
                 hide_parameters=True,

@@ -8,11 +8,12 @@ import time
 from typing import TYPE_CHECKING
 
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from core.errors import RateLimited
+from core.ratelimit_memory import LocalMovingWindowStorage
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -41,7 +42,7 @@ class SubmitLimiter:
             ("ip", parse_many(settings.rate_limit_ip)),
             ("form", parse_many(settings.rate_limit_form)),
         ]
-        self._memory = MovingWindowRateLimiter(MemoryStorage())
+        self._memory = MovingWindowRateLimiter(LocalMovingWindowStorage())
         self._redis: MovingWindowRateLimiter | None = None
         if settings.redis_url:
             storage = RedisStorage(

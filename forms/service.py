@@ -27,6 +27,7 @@ __all__ = (
     "get_form",
     "get_published_form",
     "list_forms",
+    "published_versions",
     "update_form",
 )
 
@@ -94,6 +95,16 @@ async def get_published_form(session: AsyncSession, *, slug: str) -> Form | None
     return await session.scalar(
         select(Form).where(Form.slug == slug, Form.status == "published", Form.deleted_at.is_(None))
     )
+
+
+async def published_versions(session: AsyncSession, form_ids: set[str]) -> dict[str, int]:
+    """The current version of each of these forms that is still published (not archived, a draft or deleted)."""
+    rows = await session.execute(
+        select(Form.id, Form.version).where(
+            Form.id.in_(form_ids), Form.status == "published", Form.deleted_at.is_(None)
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 async def list_forms(

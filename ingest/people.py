@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -66,14 +66,20 @@ async def _select(
     ``by_id`` makes one lead found through its email and through its phone the same :class:`Person`.
     """
     column = Lead.email if kind == "email" else Lead.phone
-    statement = select(Lead).where(tuple_(Lead.workspace_id, column).in_(pairs))
+    workspaces: dict[str, list[str]] = {}
+    for workspace_id, wanted in pairs:
+        workspaces.setdefault(workspace_id, []).append(wanted)
+    leads: list[Lead] = []
+    for workspace_id, values in workspaces.items():
+        # ``workspace_id = ? AND email IN (...)`` uses the unique index; a row-value IN scans the table on SQLite.
+        statement = select(Lead).where(Lead.workspace_id == workspace_id, column.in_(values))
+        if _on_postgresql(session):
+            statement = statement.order_by(Lead.id).with_for_update(of=Lead)  # lock in one order: no deadlocks
+        leads.extend((await session.scalars(statement)).all())
     # A phone number matches the lead known only by it first, else the oldest lead that has it.
-    order = (Lead.email.is_not(None), Lead.id) if kind == "phone" else (Lead.id,)
-    statement = statement.order_by(*order)
-    if _on_postgresql(session):
-        statement = statement.with_for_update(of=Lead)
+    leads.sort(key=lambda lead: (lead.email is not None, lead.id) if kind == "phone" else (False, lead.id))
     found: dict[PersonKey, Person] = {}
-    for lead in (await session.scalars(statement)).all():
+    for lead in leads:
         value = lead.email if kind == "email" else lead.phone
         assert value is not None
         person = by_id.get(lead.id) or Person(

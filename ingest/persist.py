@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, insert, select
 
 from consent import service as consent
 from consent.models import ConsentEvent
-from core.errors import FieldError, LeadwireError, ValidationFailed
+from core.errors import FieldError, LeadwireError, NotFound, ValidationFailed
 from core.ids import new_id
 from delivery import service as delivery
+from forms import service as forms
 from ingest.models import IdempotencyRecord, Submission
 from ingest.people import Person, PersonKey, find_or_create_people, save_people
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from forms.models import Form
     from ingest.validate import CleanSubmission
 
-__all__ = ("Pending", "StoredResponse", "Written", "fingerprint", "write_batch")
+__all__ = ("FormChanged", "Pending", "StoredResponse", "Written", "fingerprint", "write_batch")
 
 _SUBMISSION = cast("Table", Submission.__table__)
 _CONSENT_EVENT = cast("Table", ConsentEvent.__table__)
@@ -74,6 +75,10 @@ class Pending:
         return None
 
 
+class FormChanged(Exception):
+    """The form changed after the submission was checked against it: check it again against the new version."""
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """What became of one submission of a batch."""
@@ -83,7 +88,7 @@ class Written:
     """``accepted``, ``duplicate`` or ``spam``."""
     replay: StoredResponse | None = None
     """Set when the idempotency key had been used before with the same request: answer with this instead."""
-    error: LeadwireError | None = None
+    error: LeadwireError | FormChanged | None = None
 
 
 def fingerprint(form_id: str, clean: CleanSubmission) -> str:
@@ -92,17 +97,44 @@ def fingerprint(form_id: str, clean: CleanSubmission) -> str:
     return hashlib.sha256(document).hexdigest()
 
 
-async def _claim_idempotency_keys(session: AsyncSession, items: list[Pending], now: datetime) -> dict[int, Written]:
-    """Store each item's key with its response, or say how the key was used before. One round trip per step."""
-    keyed = [(i, item) for i, item in enumerate(items) if item.idempotency_key is not None]
+async def _refuse_outdated(session: AsyncSession, items: list[Pending]) -> dict[int, Written]:
+    """Items whose form was unpublished, or changed, since it was read (the pipeline's form cache may be stale)."""
+    versions = await forms.published_versions(session, {item.form.id for item in items})
+    refused: dict[int, Written] = {}
+    for i, item in enumerate(items):
+        version = versions.get(item.form.id)
+        if version is None:
+            refused[i] = Written(item.submission_id, "rejected", error=NotFound("no published form at this address"))
+        elif version != item.form.version:
+            refused[i] = Written(item.submission_id, "rejected", error=FormChanged())
+    return refused
+
+
+def _by_group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """``(group, value)`` pairs as values by group: ``group = ? AND value IN (...)`` uses the indexes on SQLite,
+    where a row-value ``(a, b) IN (VALUES ...)`` scans the table."""
+    groups: dict[str, list[str]] = {}
+    for group, value in pairs:
+        groups.setdefault(group, []).append(value)
+    return groups
+
+
+async def _claim_idempotency_keys(
+    session: AsyncSession, indexes: list[int], items: list[Pending], now: datetime
+) -> dict[int, Written]:
+    """Store each item's key with its response, or say how the key was used before."""
+    keyed = [(i, items[i]) for i in indexes if items[i].idempotency_key is not None]
     if not keyed:
         return {}
-    pairs = [(item.form.id, item.idempotency_key) for _, item in keyed]
-    await session.execute(
-        delete(IdempotencyRecord).where(
-            tuple_(IdempotencyRecord.form_id, IdempotencyRecord.key).in_(pairs), IdempotencyRecord.expires_at <= now
+    pairs = [(item.form.id, cast("str", item.idempotency_key)) for _, item in keyed]
+    for form_id, keys in _by_group(pairs).items():
+        await session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.form_id == form_id,
+                IdempotencyRecord.key.in_(keys),
+                IdempotencyRecord.expires_at <= now,
+            )
         )
-    )
     known = await _stored(session, pairs)
     answered: dict[int, Written] = {}
     rows: list[dict[str, Any]] = []
@@ -144,23 +176,25 @@ async def _claim_idempotency_keys(session: AsyncSession, items: list[Pending], n
 
 
 async def _stored(
-    session: AsyncSession, pairs: list[tuple[str, str | None]]
+    session: AsyncSession, pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, StoredResponse, str]]:
-    rows = await session.execute(
-        select(
-            _IDEMPOTENCY.c.form_id,
-            _IDEMPOTENCY.c.key,
-            _IDEMPOTENCY.c.request_sha256,
-            _IDEMPOTENCY.c.status_code,
-            _IDEMPOTENCY.c.body,
-            _IDEMPOTENCY.c.location,
-            _IDEMPOTENCY.c.submission_id,
-        ).where(tuple_(_IDEMPOTENCY.c.form_id, _IDEMPOTENCY.c.key).in_(pairs))
-    )
-    return {
-        (r.form_id, r.key): (r.request_sha256, StoredResponse(r.status_code, r.body, r.location), r.submission_id)
-        for r in rows
-    }
+    found: dict[tuple[str, str], tuple[str, StoredResponse, str]] = {}
+    for form_id, keys in _by_group(pairs).items():
+        rows = await session.execute(
+            select(
+                _IDEMPOTENCY.c.form_id,
+                _IDEMPOTENCY.c.key,
+                _IDEMPOTENCY.c.request_sha256,
+                _IDEMPOTENCY.c.status_code,
+                _IDEMPOTENCY.c.body,
+                _IDEMPOTENCY.c.location,
+                _IDEMPOTENCY.c.submission_id,
+            ).where(_IDEMPOTENCY.c.form_id == form_id, _IDEMPOTENCY.c.key.in_(keys))
+        )
+        for r in rows:
+            response = StoredResponse(r.status_code, r.body, r.location)
+            found[(r.form_id, r.key)] = (r.request_sha256, response, r.submission_id)
+    return found
 
 
 def _answer_reuse(item: Pending, record: tuple[str, StoredResponse, str]) -> Written:
@@ -210,17 +244,19 @@ async def _recent_fingerprints(
     if not pairs:
         return {}
     longest = max(items[i].dedupe_window_seconds for i in prints)
-    rows = await session.execute(
-        select(_SUBMISSION.c.form_id, _SUBMISSION.c.fingerprint, _SUBMISSION.c.created_at).where(
-            tuple_(_SUBMISSION.c.form_id, _SUBMISSION.c.fingerprint).in_(pairs),
-            _SUBMISSION.c.verdict == "accepted",
-            _SUBMISSION.c.created_at >= now - timedelta(seconds=longest),
-        )
-    )
     latest: dict[tuple[str, str], datetime] = {}
-    for form_id, fp, created_at in rows:
-        if (form_id, fp) not in latest or created_at > latest[(form_id, fp)]:
-            latest[(form_id, fp)] = created_at
+    for form_id, fps in _by_group(pairs).items():
+        rows = await session.execute(
+            select(_SUBMISSION.c.fingerprint, _SUBMISSION.c.created_at).where(
+                _SUBMISSION.c.form_id == form_id,
+                _SUBMISSION.c.fingerprint.in_(fps),
+                _SUBMISSION.c.verdict == "accepted",
+                _SUBMISSION.c.created_at >= now - timedelta(seconds=longest),
+            )
+        )
+        for fp, created_at in rows:
+            if (form_id, fp) not in latest or created_at > latest[(form_id, fp)]:
+                latest[(form_id, fp)] = created_at
     return latest
 
 
@@ -328,7 +364,10 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
         items: The batch, in arrival order (earlier items win de-duplication).
         now: The batch's time (the transaction's view of "now" for windows and expiry).
     """
-    answered = await _claim_idempotency_keys(session, items, now)
+    answered = await _refuse_outdated(session, items)
+    answered.update(
+        await _claim_idempotency_keys(session, [i for i in range(len(items)) if i not in answered], items, now)
+    )
     live = [i for i in range(len(items)) if i not in answered]
     wanted: dict[PersonKey, dict[str, Any]] = {}
     for index in live:

@@ -5,6 +5,7 @@ Rate limits run before all of this, as a guard, before the body is even read (se
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -14,16 +15,18 @@ import msgspec
 
 from core.client_ip import truncated_ip
 from core.database import utcnow
-from core.errors import NotFound
+from core.errors import LeadwireError, NotFound, ServiceUnavailable
 from core.ids import new_id
 from forms import service as forms
 from ingest import idempotency
 from ingest.parse import TRACKING_FIELDS
-from ingest.persist import Pending, StoredResponse, Written
-from ingest.spam import allowed_redirect, judge, request_origin
+from ingest.persist import FormChanged, Pending, StoredResponse, Written
+from ingest.spam import allowed_redirect, judge, own_origin, request_origin
 from ingest.validate import clean_text, validate_submission
 
 if TYPE_CHECKING:
+    from ipaddress import IPv4Network, IPv6Network
+
     from core.database import Database
     from core.settings import Settings
     from forms.definition import Definition
@@ -32,9 +35,10 @@ if TYPE_CHECKING:
     from ingest.parse import RawSubmission
     from ingest.writer import SubmissionWriter
 
-__all__ = ("Outcome", "RequestFacts", "SubmitServices", "run_pipeline")
+__all__ = ("FormCache", "Outcome", "RequestFacts", "SubmitServices", "definition_of", "published_form", "run_pipeline")
 
 _URL_MAX = 2_000
+_FORM_ATTEMPTS = 3
 _UA_MAX = 500
 
 
@@ -43,9 +47,27 @@ class SubmitServices:
     """The long-lived parts the pipeline uses, created once per process in the app's lifespan."""
 
     db: Database
+    forms: FormCache
     writer: SubmissionWriter
     in_flight: InFlight
     settings: Settings
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    """``settings.trusted_proxy_networks``, parsed once."""
+    own_origin: str | None = None
+    """The origin of ``settings.public_base_url``: the hosted page posts from it."""
+
+    @classmethod
+    def start(cls, db: Database, writer: SubmissionWriter, in_flight: InFlight, settings: Settings) -> SubmitServices:
+        """The services of one process, with what every request would otherwise recompute worked out once."""
+        return cls(
+            db=db,
+            forms=FormCache(db),
+            writer=writer,
+            in_flight=in_flight,
+            settings=settings,
+            trusted_proxies=settings.trusted_proxy_networks,
+            own_origin=own_origin(settings.public_base_url),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +135,7 @@ def _response(submission_id: str, form: Form, definition: Definition, *, wants_j
 
 
 async def published_form(db: Database, slug: str) -> Form:
-    """The form behind a public link.
+    """The form behind a public link, read from the database.
 
     Raises:
         NotFound: No such form, or it is a draft, archived or deleted.
@@ -125,6 +147,37 @@ async def published_form(db: Database, slug: str) -> Form:
     return form
 
 
+class FormCache:
+    """Published forms by slug, kept for ``ttl`` seconds: a submission does not need a database read of its form.
+
+    Staleness is harmless: the batch transaction reads each form's status and version again, so an archived form
+    refuses submissions at once, and a submission checked against a version that has just been replaced is checked
+    again against the new one (``FormChanged``) before anything is stored.
+    """
+
+    def __init__(self, db: Database, ttl: float = 2.0, size: int = 10_000) -> None:
+        self._db = db
+        self._ttl = ttl
+        self._size = size
+        self._forms: dict[str, tuple[float, Form]] = {}
+
+    async def get(self, slug: str, *, fresh: bool = False) -> Form:
+        """The published form behind ``slug``; ``fresh`` skips the cache.
+
+        Raises:
+            NotFound: No such published form.
+        """
+        now = time.monotonic()
+        cached = self._forms.get(slug)
+        if cached is not None and cached[0] > now and not fresh:
+            return cached[1]
+        form = await published_form(self._db, slug)
+        if len(self._forms) >= self._size:
+            self._forms.clear()
+        self._forms[slug] = (now + self._ttl, form)
+        return form
+
+
 async def run_pipeline(services: SubmitServices, form: Form, raw: RawSubmission, facts: RequestFacts) -> Outcome:
     """Take one submission through every step and answer only once it is committed.
 
@@ -134,6 +187,30 @@ async def run_pipeline(services: SubmitServices, form: Form, raw: RawSubmission,
         Conflict: A request with the same idempotency key is still being processed.
         ServiceUnavailable: The database could not store it.
     """
+    # Idempotency: a retry with the same key is answered from the stored response; one still in flight is 409.
+    key = raw.meta.get("_idempotency_key") or facts.idempotency_key
+    lock = None
+    if key is not None:
+        key = idempotency.check_key(key)
+        lock = await services.in_flight.acquire(form.id, key)
+    try:
+        for _ in range(_FORM_ATTEMPTS):
+            pending, response = _prepare(services, form, raw, facts, key)
+            # 5 and 6. De-duplication and storage, batched with concurrent submissions into one transaction.
+            written = await services.writer.write(pending)
+            if not isinstance(written.error, FormChanged):
+                return _outcome(written, response)
+            form = await services.forms.get(form.slug, fresh=True)  # checked against a version just replaced
+    finally:
+        if lock is not None:
+            await services.in_flight.release(lock)
+    raise ServiceUnavailable("the form is being changed right now; try again")
+
+
+def _prepare(
+    services: SubmitServices, form: Form, raw: RawSubmission, facts: RequestFacts, key: str | None
+) -> tuple[Pending, StoredResponse]:
+    """Steps 2 to 4 for one version of the form: validate, judge, and make the rows and the answer to store."""
     settings = services.settings
     definition = definition_of(form)
     # 2. Validation against the form: canonical emails, E.164 phones, options, required fields and consents.
@@ -141,49 +218,43 @@ async def run_pipeline(services: SubmitServices, form: Form, raw: RawSubmission,
     # 3. Spam verdict: honeypot, render token (time trap), origin. Spam is answered like a lead and never sent.
     origin = request_origin(facts.origin, facts.referer)
     verdict = judge(
-        raw, form_id=form.id, allowed_origins=definition.settings.allowed_origins, origin=origin, settings=settings
+        raw,
+        form_id=form.id,
+        allowed_origins=definition.settings.allowed_origins,
+        origin=origin,
+        own_origin=services.own_origin,
+        settings=settings,
     )
-    # 4. Idempotency: a retry with the same key is answered from the stored response; one still in flight is 409.
-    key = raw.meta.get("_idempotency_key") or facts.idempotency_key
-    lock = None
+    # 4. The rows: the idempotency key's stored answer is written with them.
+    now = utcnow()
+    submission_id = new_id("sub")
+    page_url = _short_url(raw.meta.get("_page_url") or facts.referer)
+    pending = Pending(
+        submission_id=submission_id,
+        form=form,
+        dedupe_window_seconds=definition.settings.dedupe_window_seconds,
+        clean=clean,
+        spam_reason=verdict.reason,
+        source="api" if raw.is_json else "form",
+        indication="api" if raw.is_json else "checkbox",
+        page_url=page_url,
+        referrer=_short_url(raw.meta.get("_referrer")),
+        utm=_utm(raw, page_url),
+        user_agent=clean_text(facts.user_agent, _UA_MAX) if facts.user_agent else None,
+        client_ip=truncated_ip(facts.client_ip),
+        created_at=now,
+    )
+    response = _response(submission_id, form, definition, wants_json=facts.wants_json)
     if key is not None:
-        key = idempotency.check_key(key)
-        lock = await services.in_flight.acquire(form.id, key)
-    try:
-        now = utcnow()
-        submission_id = new_id("sub")
-        page_url = _short_url(raw.meta.get("_page_url") or facts.referer)
-        pending = Pending(
-            submission_id=submission_id,
-            form=form,
-            dedupe_window_seconds=definition.settings.dedupe_window_seconds,
-            clean=clean,
-            spam_reason=verdict.reason,
-            source="api" if raw.is_json else "form",
-            indication="api" if raw.is_json else "checkbox",
-            page_url=page_url,
-            referrer=_short_url(raw.meta.get("_referrer")),
-            utm=_utm(raw, page_url),
-            user_agent=clean_text(facts.user_agent, _UA_MAX) if facts.user_agent else None,
-            client_ip=truncated_ip(facts.client_ip),
-            created_at=now,
-        )
-        response = _response(submission_id, form, definition, wants_json=facts.wants_json)
-        if key is not None:
-            pending.idempotency_key = key
-            pending.request_sha256 = idempotency.request_sha256(raw.content_type, raw.body)
-            pending.idempotency_expires_at = now + timedelta(seconds=settings.idempotency_ttl_seconds)
-            pending.response = response
-        # 5 and 6. De-duplication and storage, batched with concurrent submissions into one transaction.
-        written = await services.writer.write(pending)
-    finally:
-        if lock is not None:
-            await services.in_flight.release(lock)
-    return _outcome(written, response)
+        pending.idempotency_key = key
+        pending.request_sha256 = idempotency.request_sha256(raw.content_type, raw.body)
+        pending.idempotency_expires_at = now + timedelta(seconds=settings.idempotency_ttl_seconds)
+        pending.response = response
+    return pending, response
 
 
 def _outcome(written: Written, response: StoredResponse) -> Outcome:
-    if written.error is not None:
+    if isinstance(written.error, LeadwireError):
         raise written.error
     if written.replay is not None:
         stored = written.replay

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from consent.models import ConsentEvent, ConsentNotice
     from core.ratelimit import SubmitLimiter
-    from core.settings import Settings
     from ingest.models import Lead, Submission
 
 __all__ = ("LeadController", "SubmissionController", "rate_limit_submissions", "submit")
@@ -40,16 +39,16 @@ __all__ = ("LeadController", "SubmissionController", "rate_limit_submissions", "
 _CLIENT_IP = "leadwire_client_ip"
 
 
-def _client_ip(connection: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> str:
+def _client_ip(connection: ASGIConnection[Any, Any, Any, Any], services: service.SubmitServices) -> str:
     peer = connection.client.host if connection.client else None
-    return client_ip(peer, connection.headers.getall("x-forwarded-for", []), settings.trusted_proxy_networks)
+    return client_ip(peer, connection.headers.getall("x-forwarded-for", []), services.trusted_proxies)
 
 
 async def rate_limit_submissions(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: count the submission against the client's and the form's limits before the body is read."""
-    settings: Settings = connection.app.state.settings
+    services: service.SubmitServices = connection.app.state.submit_services
     limiter: SubmitLimiter = connection.app.state.submit_limiter
-    address = _client_ip(connection, settings)
+    address = _client_ip(connection, services)
     connection.state[_CLIENT_IP] = address
     await limiter.check(client=address, form=str(connection.path_params.get("slug", "")))
 
@@ -70,11 +69,11 @@ async def rate_limit_submissions(connection: ASGIConnection[Any, Any, Any, Any],
 async def submit(slug: FromPath[str], request: Request[Any, Any, Any]) -> Response[SubmitAccepted]:
     state = request.app.state
     services: service.SubmitServices = state.submit_services
-    form = await service.published_form(services.db, slug)
+    form = await services.forms.get(slug)
     raw = await parse_submission(request, services.settings)
     accept = request.headers.get("accept", "").lower()
     facts = service.RequestFacts(
-        client_ip=request.state.get(_CLIENT_IP) or _client_ip(request, services.settings),
+        client_ip=request.state.get(_CLIENT_IP) or _client_ip(request, services),
         user_agent=request.headers.get("user-agent"),
         origin=request.headers.get("origin"),
         referer=request.headers.get("referer"),

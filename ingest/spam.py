@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from core.settings import Settings
     from ingest.parse import RawSubmission
 
-__all__ = ("SpamVerdict", "allowed_redirect", "issue_render_token", "judge", "request_origin")
+__all__ = ("SpamVerdict", "allowed_redirect", "issue_render_token", "judge", "own_origin", "request_origin")
 
 _SALT = "leadwire.render-token"
 
@@ -85,8 +85,20 @@ def _origin_allowed(origin: str | None, allowed: list[str], own_origin: str | No
     return origin == own_origin or origin in allowed
 
 
+def own_origin(public_base_url: str) -> str | None:
+    """The origin Leadwire's own pages are served from (``LEADWIRE_PUBLIC_BASE_URL`` may carry a path)."""
+    base = urlsplit(public_base_url)
+    return normalise_origin(f"{base.scheme}://{base.netloc}")
+
+
 def judge(
-    raw: RawSubmission, *, form_id: str, allowed_origins: list[str], origin: str | None, settings: Settings
+    raw: RawSubmission,
+    *,
+    form_id: str,
+    allowed_origins: list[str],
+    origin: str | None,
+    own_origin: str | None,
+    settings: Settings,
 ) -> SpamVerdict:
     """Look for the marks of a bot, cheapest first.
 
@@ -104,8 +116,7 @@ def judge(
         problem = _token_problem(raw.meta.get("_t"), form_id=form_id, settings=settings)
     if problem is not None:
         return SpamVerdict(problem)
-    base = urlsplit(settings.public_base_url)
-    if not _origin_allowed(origin, allowed_origins, normalise_origin(f"{base.scheme}://{base.netloc}")):
+    if not _origin_allowed(origin, allowed_origins, own_origin):
         return SpamVerdict("origin")
     return SpamVerdict(None)
 

@@ -168,3 +168,30 @@ async def test_a_lead_posted_as_json_with_accept_gets_json_and_a_browser_form_ge
     assert as_json.headers["content-type"] == "application/json"
     assert as_page.status_code == 303
     assert json.loads(as_json.text)["status"] == "accepted"
+
+
+async def test_a_form_archived_a_moment_ago_refuses_submissions_at_once(app_client: Client, tenant: Tenant) -> None:
+    form = await create_form(app_client, tenant)
+    assert (await app_client.post(f"/f/{form['slug']}", json=valid())).status_code == 201  # the form is cached now
+
+    archived = await app_client.patch(
+        f"/api/v1/forms/{form['id']}", json={"status": "archived"}, headers=tenant.headers
+    )
+    late = await app_client.post(f"/f/{form['slug']}", json=valid(email="late@example.com"))
+
+    assert archived.status_code == 200
+    assert late.status_code == 404
+
+
+async def test_a_submission_is_checked_against_the_form_as_it_is_now(app_client: Client, tenant: Tenant) -> None:
+    form = await create_form(app_client, tenant)
+    assert (await app_client.post(f"/f/{form['slug']}", json=valid())).status_code == 201  # the form is cached now
+    fields = [*form["fields"], {"name": "company", "type": "text", "required": True}]
+
+    await app_client.patch(f"/api/v1/forms/{form['id']}", json={"fields": fields}, headers=tenant.headers)
+    missing = await app_client.post(f"/f/{form['slug']}", json=valid(email="b@example.com"))
+    given = await app_client.post(f"/f/{form['slug']}", json=valid(email="b@example.com", company="Acme"))
+
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "company"
+    assert given.status_code == 201
