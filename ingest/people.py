@@ -38,10 +38,16 @@ class Person:
     fields: dict[str, Any]
     submission_count: int
     is_new: bool
+    """Created by this transaction."""
+    created_with_first: bool = False
+    """Inserted with its first submission's values already in the row (that submission is ``lead.created``)."""
     changed: bool = field(default=False)
 
     def absorb(self, *, email: str | None, phone: str | None, name: str | None, fields: dict[str, Any]) -> None:
         """Take what a new accepted submission says about this person (a later value wins)."""
+        if self.created_with_first:
+            self.created_with_first = False  # the row already holds this submission's values
+            return
         self.email = self.email or email
         self.phone = phone or self.phone
         self.name = name or self.name
@@ -125,7 +131,7 @@ async def find_or_create_people(
                 "phone": first["phone"],
                 "name": first["name"],
                 "fields": first["fields"],
-                "submission_count": 0,
+                "submission_count": 1,  # inserted with its first submission, which is always accepted
                 "created_at": now,
                 "updated_at": now,
             }
@@ -138,7 +144,14 @@ async def find_or_create_people(
     for key, row in zip(missing, rows, strict=True):
         if row["id"] in created:
             people[key] = Person(
-                row["id"], row["email"], row["phone"], row["name"], dict(row["fields"]), 0, is_new=True
+                row["id"],
+                row["email"],
+                row["phone"],
+                row["name"],
+                dict(row["fields"]),
+                1,
+                is_new=True,
+                created_with_first=True,
             )
         else:
             lost.append(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from sqlalchemy import delete, insert, select
 
 from consent import service as consent
 from consent.models import ConsentEvent
+from core.database import call_after_commit
 from core.errors import FieldError, LeadwireError, NotFound, ValidationFailed
 from core.ids import new_id
 from delivery import service as delivery
@@ -260,15 +262,32 @@ async def _recent_fingerprints(
     return latest
 
 
+_NOTICES: dict[tuple[str, int], dict[str, ConsentNotice]] = {}
+"""The notices of each form version, once committed: a version's texts never change, nor do their notices."""
+_MAX_NOTICES = 10_000
+
+
 async def _notices(
     session: AsyncSession, items: list[Pending], accepted: list[int]
 ) -> dict[str, dict[str, ConsentNotice]]:
     by_form: dict[str, dict[str, ConsentNotice]] = {}
     for index in accepted:
         form = items[index].form
-        if form.id not in by_form:
-            by_form[form.id] = await consent.notices_for(session, form=form)
+        if form.id in by_form:
+            continue
+        key = (form.id, form.version)
+        cached = _NOTICES.get(key)
+        if cached is None:
+            cached = await consent.notices_for(session, form=form)
+            call_after_commit(session, functools.partial(_remember_notices, key, cached))
+        by_form[form.id] = cached
     return by_form
+
+
+def _remember_notices(key: tuple[str, int], notices: dict[str, ConsentNotice]) -> None:
+    if len(_NOTICES) >= _MAX_NOTICES:
+        _NOTICES.clear()
+    _NOTICES[key] = notices
 
 
 def _consent_rows(item: Pending, lead_id: str, notices: dict[str, ConsentNotice]) -> list[dict[str, Any]]:
@@ -376,7 +395,9 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
             wanted.setdefault(key, _person_values(items[index]))
     people = await find_or_create_people(session, wanted, now) if wanted else {}
     prints = {i: fingerprint(items[i].form.id, items[i].clean) for i in live if items[i].spam_reason is None}
-    last_accepted = await _recent_fingerprints(session, items, prints, now)
+    # A person created just now has sent nothing before: only known and anonymous people can send a duplicate.
+    known = {i: fp for i, fp in prints.items() if (key := items[i].person_key) is None or not people[key].is_new}
+    last_accepted = await _recent_fingerprints(session, items, known, now)
 
     verdicts = _verdicts(items, live, prints, last_accepted)
     accepted = [i for i in live if verdicts[i] == "accepted"]
@@ -399,7 +420,7 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
         submissions.append(row)
         if person is None or verdicts[index] != "accepted":
             continue
-        is_new = person.is_new and person.submission_count == 0
+        is_new = person.created_with_first
         person.absorb(**_person_values(item))
         rows = _consent_rows(item, person.id, notices[item.form.id])
         consent_rows.extend(rows)
