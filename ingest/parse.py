@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 from litestar.datastructures import UploadFile
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, InternalServerException
 
 from core.errors import BadRequest, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
@@ -100,6 +100,10 @@ async def _read_body(request: Request[Any, Any, Any], settings: Settings) -> byt
         body = await request.body()
     except ClientException as exc:  # Litestar's own cap (request_max_body_size) on a body sent without a length
         raise PayloadTooLarge(f"a submission may be at most {settings.ingest_max_body_bytes} bytes") from exc
+    except InternalServerException as exc:
+        # Litestar's "client disconnected prematurely": the client hung up before sending its whole body. Nothing
+        # was accepted and nobody hears the answer, but it is the client's doing, not an error of ours.
+        raise BadRequest("the client disconnected before sending the whole body") from exc
     if len(body) > settings.ingest_max_body_bytes:
         raise PayloadTooLarge(f"a submission may be at most {settings.ingest_max_body_bytes} bytes")
     return body

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.ingest.conftest import create_form, token, valid
+from tests.ingest.conftest import create_form, serve, token, valid
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -89,3 +91,37 @@ async def test_the_submission_stores_a_truncated_address_and_the_user_agent(app_
     item = (await app_client.get("/api/v1/submissions", headers=tenant.headers)).json()["items"][0]
     assert item["user_agent"] == "Mozilla/5.0"
     assert item["client_ip"] is None  # the test client's peer is not an address; see test_client_ip for the rest
+
+
+async def test_a_client_that_hangs_up_mid_body_is_not_an_error_of_ours(
+    ingest_settings: Settings, tenant: Tenant
+) -> None:
+    errors = _Records()
+    logging.getLogger("leadwire.errors").addHandler(errors)
+    try:
+        async with serve(ingest_settings) as client:
+            form = await create_form(client, tenant)
+            port = client.base_url.port
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                f"POST /f/{form['slug']} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                'Content-Length: 1000\r\n\r\n{"name": "A'.encode()
+            )
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            writer.close()
+            await asyncio.sleep(0.3)
+            assert (await client.post(f"/f/{form['slug']}", json=valid())).status_code == 201
+    finally:
+        logging.getLogger("leadwire.errors").removeHandler(errors)
+    del reader
+    assert errors.messages == []
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
