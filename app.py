@@ -10,6 +10,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.routes import NoticeController
@@ -22,7 +24,7 @@ from core.ratelimit import SubmitLimiter
 from core.settings import Settings, load_settings
 from delivery.routes import DeliveryController, EndpointController
 from delivery.worker import DeliveryWorker
-from embeds.routes import thank_you
+from embeds.routes import TEMPLATES, hosted_form, thank_you
 from forms.routes import FormController
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
@@ -87,7 +89,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{"bearer": []}],
     )
     return Litestar(
-        route_handlers=[healthz, readyz, submit, thank_you, api],
+        route_handlers=[healthz, readyz, hosted_form, submit, thank_you, api],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),
         middleware=[refuse_nul_in_url],

@@ -1,35 +1,85 @@
-"""Public pages of a form: the thank-you page (the hosted form itself comes with the embed work)."""
+"""The hosted form page and its thank-you page: server-rendered, no JavaScript, no cookies, no external assets."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from litestar import Request, Response, get
+from litestar import Request, get
 from litestar.params import FromPath
-from markupsafe import escape
+from litestar.response import Template
 
+from forms.schemas import FieldOption
 from ingest import service as ingest
 
-__all__ = ("thank_you",)
+if TYPE_CHECKING:
+    from forms.definition import Definition
+    from forms.schemas import FieldSpec
+    from ingest.pipeline import SubmitServices
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Thank you: {title}</title>
-<style>body{{font:1rem/1.5 system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}}</style>
-</head><body><main><h1>{title}</h1><p role="status">{message}</p></main></body></html>
-"""
+__all__ = ("TEMPLATES", "hosted_form", "thank_you")
+
+TEMPLATES = Path(__file__).parent / "templates"
+_INPUT_TYPES = {"email": "email", "phone": "tel", "url": "url", "number": "number", "date": "date"}
+_AUTOCOMPLETE = {"email": "email", "phone": "tel", "url": "url"}
+
+
+def _security_headers(definition: Definition) -> dict[str, str]:
+    form_action = ["'self'"]
+    redirect = definition.settings.redirect_url
+    if redirect:
+        parts = urlsplit(redirect)
+        form_action.append(f"{parts.scheme}://{parts.netloc}")  # browsers check the redirect after the post too
+    return {
+        "Cache-Control": "no-store",  # the page carries a render token with the time it was made
+        "Content-Security-Policy": (
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+            f"form-action {' '.join(form_action)}; frame-ancestors 'none'"
+        ),
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def _field_context(spec: FieldSpec, query: dict[str, str]) -> dict[str, Any]:
+    options = [o if isinstance(o, FieldOption) else FieldOption(value=o, label=o) for o in spec.options or []]
+    return {
+        "name": spec.name,
+        "type": spec.type,
+        "label": spec.label,
+        "required": spec.required,
+        "help": spec.help,
+        "placeholder": spec.placeholder,
+        "max_length": spec.max_length,
+        "options": options,
+        "input_type": _INPUT_TYPES.get(spec.type, "text"),
+        "autocomplete": spec.autocomplete or _AUTOCOMPLETE.get(spec.type),
+        "value": query.get(spec.name, "") if spec.type == "hidden" else "",
+    }
+
+
+@get("/f/{slug:str}", summary="The hosted form page", tags=["public"], include_in_schema=False)
+async def hosted_form(slug: FromPath[str], request: Request[Any, Any, Any]) -> Template:
+    services: SubmitServices = request.app.state.submit_services
+    form = await ingest.published_form(services.db, slug)
+    definition = ingest.definition_of(form)
+    query = {key: str(value) for key, value in request.query_params.items()}
+    context = {
+        "form_name": form.name,
+        "action": f"/f/{form.slug}",
+        "fields": [_field_context(spec, query) for spec in definition.fields],
+        "consents": definition.consents,
+        "render_token": ingest.issue_render_token(services.settings, form_id=form.id),
+    }
+    return Template(template_name="form.html", context=context, headers=_security_headers(definition))
 
 
 @get("/f/{slug:str}/thanks", summary="The thank-you page of a form", tags=["public"], include_in_schema=False)
-async def thank_you(slug: FromPath[str], request: Request[Any, Any, Any]) -> Response[str]:
-    form = await ingest.published_form(request.app.state.db, slug)
-    message = ingest.definition_of(form).settings.success_message or "Thank you, we have received your details."
-    html = _PAGE.format(title=escape(form.name), message=escape(message))
-    return Response(
-        html,
-        media_type="text/html",
-        headers={
-            "Cache-Control": "no-store",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-        },
-    )
+async def thank_you(slug: FromPath[str], request: Request[Any, Any, Any]) -> Template:
+    services: SubmitServices = request.app.state.submit_services
+    form = await ingest.published_form(services.db, slug)
+    definition = ingest.definition_of(form)
+    message = definition.settings.success_message or "Thank you, we have received your details."
+    context = {"form_name": form.name, "message": message}
+    return Template(template_name="thanks.html", context=context, headers=_security_headers(definition))
