@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
-__all__ = ("client_ip", "truncated_ip")
+__all__ = ("client_ip", "rate_limit_subject", "truncated_ip")
 
 _Network = IPv4Network | IPv6Network
 _UNKNOWN = "unknown"
@@ -55,6 +55,14 @@ def client_ip(peer: str | None, forwarded_for: list[str], proxies: tuple[_Networ
         if not _trusted(address, proxies):
             break
     return str(address)
+
+
+def rate_limit_subject(address: str) -> str:
+    """Whom a rate limit counts: the IPv4 address, or the /64 network of an IPv6 one (one subscriber's share)."""
+    parsed = _parse(address)
+    if parsed is None or parsed.version == 4:  # noqa: PLR2004
+        return address
+    return str(ip_network(f"{parsed}/64", strict=False))
 
 
 def truncated_ip(address: str) -> str | None:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from litestar import Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 
-from core.errors import FieldError, LeadwireError, Problem
+from core.errors import FieldError, LeadwireError, Problem, ServiceUnavailable
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -79,6 +81,13 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return problem_response(problem, headers=dict(exc.headers or {}))
 
 
+def _on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """The database cannot be reached, or stayed locked: the client may retry, so 503 with Retry-After, not 500."""
+    _logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    problem = ServiceUnavailable("the database is unavailable; try again shortly").to_problem(request.url.path)
+    return problem_response(problem, headers={"Retry-After": "5"})
+
+
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     _logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     problem = Problem(
@@ -97,5 +106,8 @@ def exception_handlers() -> ExceptionHandlersMap:
         LeadwireError: _on_leadwire_error,
         ValidationException: _on_validation_exception,
         HTTPException: _on_http_exception,
+        OperationalError: _on_database_unavailable,
+        SATimeoutError: _on_database_unavailable,
+        ConnectionError: _on_database_unavailable,  # asyncpg's refused or reset connections arrive unwrapped
         Exception: _on_unexpected,
     }

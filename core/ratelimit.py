@@ -62,13 +62,26 @@ class SubmitLimiter:
         """Whether counts are currently kept in Redis."""
         return self._redis is not None and time.monotonic() >= self._redis_down_until
 
-    async def check(self, *, client: str, form: str) -> None:
-        """Count one submission by ``client`` to ``form``.
+    async def check_client(self, client: str) -> None:
+        """Count one submission by ``client`` (an address, or an IPv6 /64), whatever form it is for.
+
+        Counted first, and for every request: a client over its own limit is refused before anything else is
+        looked up or counted, so it cannot fill the limiter with keys for forms that do not exist.
 
         Raises:
             RateLimited: A limit is used up; ``retry_after`` says when the oldest counted hit leaves its window.
         """
-        keys = {"ip_form": (client, form), "ip": (client,), "form": (form,)}
+        await self._count({"ip": (client,)})
+
+    async def check_form(self, *, client: str, form: str) -> None:
+        """Count one submission by ``client`` to an existing ``form`` (its id), per client and form, then per form.
+
+        Raises:
+            RateLimited: A limit is used up.
+        """
+        await self._count({"ip_form": (client, form), "form": (form,)})
+
+    async def _count(self, keys: dict[str, tuple[str, ...]]) -> None:
         if self._redis is not None and self.shared:
             try:
                 await self._apply(self._redis, keys)
@@ -84,6 +97,8 @@ class SubmitLimiter:
 
     async def _apply(self, limiter: MovingWindowRateLimiter, keys: dict[str, tuple[str, ...]]) -> None:
         for name, items in self._rules:
+            if name not in keys:
+                continue
             identifiers = (_NAMESPACE, name, *keys[name])
             for item in items:
                 if not await limiter.hit(item, *identifiers):

@@ -41,7 +41,7 @@ def check_key(key: str) -> str:
 
 
 def request_sha256(content_type: str, body: bytes) -> str:
-    """What makes two requests "the same" for an idempotency key: the body and the format it is in."""
+    """What makes two requests "the same" for an idempotency key: the body (in canonical form) and its format."""
     digest = hashlib.sha256(content_type.encode())
     digest.update(b"\0")
     digest.update(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
     from core.settings import Settings
 
-__all__ = ("META_FIELDS", "TRACKING_FIELDS", "RawSubmission", "parse_submission")
+__all__ = ("META_FIELDS", "TRACKING_FIELDS", "RawSubmission", "clean_text", "parse_submission")
 
 Scalar = str | int | float | bool | None
 TRACKING_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid")
@@ -25,10 +26,25 @@ TRACKING_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_
 META_FIELDS = frozenset({"_hp", "_t", "_idempotency_key", "_page_url", "_referrer", "consent"})
 """Names the submit endpoint reads for itself: honeypot, render token, idempotency key, page, referrer, consents."""
 
+# C0 and C1 controls except tab, newline and carriage return, plus lone surrogates; stripped from every value.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_META_MAX = 4_000
 _JSON_TYPES = frozenset({"application/json"})
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _JSONBody = dict[str, Scalar | list[Scalar]]
 _JSON_DECODER = msgspec.json.Decoder(_JSONBody)
+
+
+def clean_text(value: str, limit: int) -> str:
+    """``value`` without control characters or surrounding space, cut to ``limit`` characters."""
+    return _CONTROL.sub("", value).strip()[:limit]
+
+
+def _meta_text(value: Scalar) -> str:
+    """A meta value as text; JSON's ``null``, ``false`` and ``0`` mean "empty" (an unfilled honeypot, say)."""
+    if value is None or value is False or value == 0:
+        return ""
+    return clean_text(str(value), _META_MAX)
 
 
 @dataclass(slots=True)
@@ -45,6 +61,12 @@ class RawSubmission:
     content_type: str
     meta: dict[str, str] = field(default_factory=dict)
     """``_hp``, ``_t``, ``_idempotency_key``, ``_page_url``, ``_referrer`` and tracking parameters, as sent."""
+
+    def canonical(self) -> bytes:
+        """What was sent, independent of how it was encoded: a browser sends the same form again with another
+        multipart boundary, and a JSON client may order its keys differently. Idempotency keys compare this."""
+        meta = sorted((name, value) for name, value in self.meta.items() if name != "_idempotency_key")
+        return msgspec.json.encode([sorted(self.values.items()), sorted(self.consents), meta])
 
 
 def _content_type(request: Request[Any, Any, Any]) -> str:
@@ -129,6 +151,8 @@ async def parse_submission(request: Request[Any, Any, Any], settings: Settings) 
             form = await request.form()
         except ClientException as exc:
             raise BadRequest(f"the multipart body cannot be read: {exc.detail}") from exc
+        except (UnicodeError, LookupError, ValueError) as exc:  # a part in another or an unknown charset
+            raise BadRequest("the multipart body cannot be read: send its parts in UTF-8") from exc
         pairs = list(form.multi_items())
         if len(pairs) > settings.ingest_max_fields:
             raise PayloadTooLarge(f"a submission may carry at most {settings.ingest_max_fields} values")
@@ -146,7 +170,7 @@ async def parse_submission(request: Request[Any, Any, Any], settings: Settings) 
     for name in (*META_FIELDS, *TRACKING_FIELDS):
         sent = values.get(name)
         if sent and name != "consent":
-            meta[name] = "" if sent[0] is None else str(sent[0])
+            meta[name] = _meta_text(sent[0])
     for name in META_FIELDS:
         values.pop(name, None)
     return RawSubmission(

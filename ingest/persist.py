@@ -163,6 +163,7 @@ async def _claim_idempotency_keys(
             }
         )
     if rows:
+        rows.sort(key=lambda row: (row["form_id"], row["key"]))  # one order for every batch: fewer deadlocks
         await session.execute(insert(IdempotencyRecord), rows)
     for index, item in keyed:
         pair = (item.form.id, cast("str", item.idempotency_key))
@@ -354,12 +355,19 @@ def _payload(
 def _verdicts(
     items: list[Pending], live: list[int], prints: dict[int, str], last_accepted: dict[tuple[str, str], datetime]
 ) -> dict[int, str]:
-    """Spam stays spam; the same content from the same person inside the form's window is a duplicate."""
+    """Spam stays spam; the same content from the same person inside the form's window is a duplicate.
+
+    A submission without email or phone has no person to compare with: it is never a duplicate (two people may
+    well send the same answers to an anonymous survey).
+    """
     verdicts: dict[int, str] = {}
     for index in live:
         item = items[index]
         if item.spam_reason is not None:
             verdicts[index] = "spam"
+            continue
+        if item.person_key is None:
+            verdicts[index] = "accepted"
             continue
         seen = last_accepted.get((item.form.id, prints[index]))
         if seen is not None and seen >= item.created_at - timedelta(seconds=item.dedupe_window_seconds):
@@ -395,8 +403,8 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
             wanted.setdefault(key, _person_values(items[index]))
     people = await find_or_create_people(session, wanted, now) if wanted else {}
     prints = {i: fingerprint(items[i].form.id, items[i].clean) for i in live if items[i].spam_reason is None}
-    # A person created just now has sent nothing before: only known and anonymous people can send a duplicate.
-    known = {i: fp for i, fp in prints.items() if (key := items[i].person_key) is None or not people[key].is_new}
+    # A person created just now has sent nothing before: only people known before this batch can send a duplicate.
+    known = {i: fp for i, fp in prints.items() if (key := items[i].person_key) is not None and not people[key].is_new}
     last_accepted = await _recent_fingerprints(session, items, known, now)
 
     verdicts = _verdicts(items, live, prints, last_accepted)

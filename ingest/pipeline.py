@@ -19,10 +19,10 @@ from core.errors import LeadwireError, NotFound, ServiceUnavailable
 from core.ids import new_id
 from forms import service as forms
 from ingest import idempotency
-from ingest.parse import TRACKING_FIELDS
+from ingest.parse import TRACKING_FIELDS, clean_text
 from ingest.persist import FormChanged, Pending, StoredResponse, Written
 from ingest.spam import allowed_redirect, judge, own_origin, request_origin
-from ingest.validate import clean_text, validate_submission
+from ingest.validate import validate_submission
 
 if TYPE_CHECKING:
     from ipaddress import IPv4Network, IPv6Network
@@ -114,7 +114,11 @@ def _short_url(value: str | None) -> str | None:
     if not value:
         return None
     text = clean_text(value, _URL_MAX)
-    return text if urlsplit(text).scheme in {"http", "https"} else None
+    try:
+        scheme = urlsplit(text).scheme
+    except ValueError:  # e.g. "http://[x": not a URL we can keep
+        return None
+    return text if scheme in {"http", "https"} else None
 
 
 def _utm(raw: RawSubmission, page_url: str | None) -> dict[str, str]:
@@ -247,7 +251,7 @@ def _prepare(
     response = _response(submission_id, form, definition, wants_json=facts.wants_json)
     if key is not None:
         pending.idempotency_key = key
-        pending.request_sha256 = idempotency.request_sha256(raw.content_type, raw.body)
+        pending.request_sha256 = idempotency.request_sha256(raw.content_type, raw.canonical())
         pending.idempotency_expires_at = now + timedelta(seconds=settings.idempotency_ttl_seconds)
         pending.response = response
     return pending, response

@@ -10,7 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.client_ip import client_ip
+from core.client_ip import client_ip, rate_limit_subject
 from core.pagination import DEFAULT_LIMIT, Limit
 from ingest import service
 from ingest.parse import parse_submission
@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 
     from consent.models import ConsentEvent, ConsentNotice
     from core.ratelimit import SubmitLimiter
+    from forms.models import Form
     from ingest.models import Lead, Submission
 
 __all__ = ("LeadController", "SubmissionController", "rate_limit_submissions", "submit")
 
 _CLIENT_IP = "leadwire_client_ip"
+_FORM = "leadwire_form"
 
 
 def _client_ip(connection: ASGIConnection[Any, Any, Any, Any], services: service.SubmitServices) -> str:
@@ -45,12 +47,20 @@ def _client_ip(connection: ASGIConnection[Any, Any, Any, Any], services: service
 
 
 async def rate_limit_submissions(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: count the submission against the client's and the form's limits before the body is read."""
+    """Guard: count the submission against the client's and the form's limits before the body is read.
+
+    The client's own limit comes first; only then is the form looked up (``404`` for an unknown slug), and the
+    per-client-and-form and per-form limits are counted for forms that exist.
+    """
     services: service.SubmitServices = connection.app.state.submit_services
     limiter: SubmitLimiter = connection.app.state.submit_limiter
     address = _client_ip(connection, services)
     connection.state[_CLIENT_IP] = address
-    await limiter.check(client=address, form=str(connection.path_params.get("slug", "")))
+    subject = rate_limit_subject(address)
+    await limiter.check_client(subject)
+    form = await services.forms.get(str(connection.path_params.get("slug", "")))
+    connection.state[_FORM] = form
+    await limiter.check_form(client=subject, form=form.id)
 
 
 @post(
@@ -69,7 +79,7 @@ async def rate_limit_submissions(connection: ASGIConnection[Any, Any, Any, Any],
 async def submit(slug: FromPath[str], request: Request[Any, Any, Any]) -> Response[SubmitAccepted]:
     state = request.app.state
     services: service.SubmitServices = state.submit_services
-    form = await services.forms.get(slug)
+    form: Form = request.state.get(_FORM) or await services.forms.get(slug)
     raw = await parse_submission(request, services.settings)
     accept = request.headers.get("accept", "").lower()
     facts = service.RequestFacts(

@@ -74,7 +74,10 @@ def request_origin(origin: str | None, referer: str | None) -> str | None:
     if origin:
         return "null" if origin.strip() == "null" else normalise_origin(origin) or "invalid"
     if referer:
-        parts = urlsplit(referer)
+        try:
+            parts = urlsplit(referer)
+        except ValueError:  # e.g. "http://[x"
+            return "invalid"
         return normalise_origin(f"{parts.scheme}://{parts.netloc}") or "invalid"
     return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -12,17 +11,15 @@ from urllib.parse import urlsplit
 from core.errors import FieldError, ValidationFailed
 from forms.schemas import FieldOption
 from ingest.normalise import InvalidValueError, canonical_email, e164_phone
-from ingest.parse import TRACKING_FIELDS
+from ingest.parse import TRACKING_FIELDS, clean_text
 
 if TYPE_CHECKING:
     from forms.definition import Definition
     from forms.schemas import FieldSpec
     from ingest.parse import RawSubmission, Scalar
 
-__all__ = ("CleanSubmission", "clean_text", "validate_submission")
+__all__ = ("CleanSubmission", "validate_submission")
 
-# C0 and C1 controls except tab, newline and carriage return, plus lone surrogates; stripped from every value.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _DEFAULT_MAX = {"textarea": 10_000, "url": 2_000}
 _TEXT_MAX = 1_000
 _TRUE = frozenset({"on", "true", "1", "yes", "y"})
@@ -41,11 +38,6 @@ class CleanSubmission:
     email: str | None
     phone: str | None
     name: str | None
-
-
-def clean_text(value: str, limit: int) -> str:
-    """``value`` without control characters or surrounding space, cut to ``limit`` characters."""
-    return _CONTROL.sub("", value).strip()[:limit]
 
 
 class _Invalid(Exception):
@@ -76,9 +68,13 @@ def _as_number(value: Scalar) -> int | float:
             value = float(value.strip().replace(",", "")) if value.strip() else math.nan
         except ValueError:
             value = math.nan
-    if not math.isfinite(value):
+    try:
+        number = float(value)  # a 400-digit integer from JSON overflows here rather than in isfinite
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
         raise _Invalid("invalid_number", "expected a number")
-    return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
 def _as_bool(value: Scalar) -> bool:
@@ -93,7 +89,10 @@ def _as_bool(value: Scalar) -> bool:
 
 
 def _as_url(text: str) -> str:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. "http://[x": an unclosed IPv6 literal
+        raise _Invalid("invalid_url", "enter a web address starting with http:// or https://") from None
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise _Invalid("invalid_url", "enter a web address starting with http:// or https://")
     return text
@@ -169,7 +168,7 @@ def validate_submission(raw: RawSubmission, definition: Definition, *, max_value
         except (_Invalid, InvalidValueError) as exc:
             errors.append(FieldError(spec.name, exc.code, exc.message))
             continue
-        if spec.required and value in (None, False):
+        if spec.required and (value is None or value is False):
             errors.append(FieldError(spec.name, "required", f"{spec.label or spec.name} is required"))
         if value is not None:
             fields[spec.name] = value

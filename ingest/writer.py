@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from core.database import utcnow
 from core.errors import ServiceUnavailable
@@ -31,6 +32,8 @@ logger = logging.getLogger("leadwire.ingest")
 _MAX_BATCH = 200
 _ATTEMPTS = 3
 _PURGE_EVERY = timedelta(minutes=10)
+# The database cannot be reached or stayed locked through the retries: nothing to gain by writing items one by one.
+_UNAVAILABLE = (OperationalError, SATimeoutError, OSError, TimeoutError)
 
 
 class SubmissionWriter:
@@ -71,7 +74,7 @@ class SubmissionWriter:
         Raises:
             ServiceUnavailable: The database refused the write even on its own (the client may retry).
         """
-        if self._task is None:
+        if self._task is None or self._task.done():
             raise ServiceUnavailable("the service is shutting down; try again")
         future: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
@@ -92,9 +95,16 @@ class SubmissionWriter:
                 await self._purge_expired_keys()
 
     async def _commit(self, batch: list[tuple[Pending, asyncio.Future[Written]]]) -> None:
+        """Write one batch and settle every future in it, whatever happens: this task must never die."""
         items = [item for item, _ in batch]
         try:
             results = await self._transaction(items)
+        except _UNAVAILABLE as exc:
+            # The database is down or locked beyond the retries: each client hears 503 now rather than waiting.
+            logger.warning("the database refused a batch of %d submissions: %s", len(batch), exc)
+            for _, future in batch:
+                _settle(future, exception=ServiceUnavailable("the submission could not be stored; try again"))
+            return
         except Exception as exc:
             if len(batch) > 1:
                 # One item may be what the database refuses: write each on its own so the others still land.
@@ -132,7 +142,7 @@ class SubmissionWriter:
         try:
             async with self._db.session(write=True) as session:
                 await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now))
-        except DBAPIError:
+        except Exception:  # the purge is housekeeping: it must not take the writer down with it
             logger.warning("could not purge expired idempotency keys; will try again", exc_info=True)
 
 

@@ -6,7 +6,7 @@ from ipaddress import ip_network
 
 import pytest
 
-from core.client_ip import client_ip, truncated_ip
+from core.client_ip import client_ip, rate_limit_subject, truncated_ip
 
 PROXIES = (ip_network("10.0.0.0/8"), ip_network("2001:db8:ffff::/48"))
 
@@ -43,3 +43,11 @@ def test_without_trusted_proxies_the_header_is_never_read() -> None:
 )
 def test_stored_addresses_are_truncated(address: str, expected: str | None) -> None:
     assert truncated_ip(address) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "subject"),
+    [("203.0.113.7", "203.0.113.7"), ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"), ("unknown", "unknown")],
+)
+def test_rate_limits_count_ipv6_clients_by_their_64_network(address: str, subject: str) -> None:
+    assert rate_limit_subject(address) == subject

@@ -8,8 +8,11 @@ import logging
 from typing import TYPE_CHECKING
 
 import pytest
+from litestar.testing import AsyncTestClient
 
-from tests.ingest.conftest import create_form, serve, token, valid
+from app import create_app
+from tests.conftest import make_settings
+from tests.ingest.conftest import INGEST, create_form, serve, token, valid
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -125,3 +128,58 @@ class _Records(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+async def test_unparseable_urls_anywhere_are_treated_as_missing_not_as_errors_of_ours(
+    app_client: Client, tenant: Tenant
+) -> None:
+    form = await create_form(app_client, tenant)
+
+    response = await app_client.post(
+        f"/f/{form['slug']}", json=valid(_page_url="http://[x", _referrer="http://[y"), headers={"Referer": "http://[z"}
+    )
+    field = await app_client.post(f"/f/{form['slug']}", json=valid(email="b@example.com", website="http://[x"))
+
+    assert response.status_code == 201, response.text
+    item = (await app_client.get("/api/v1/submissions", headers=tenant.headers)).json()["items"][0]
+    assert (item["page_url"], item["referrer"]) == (None, None)
+    assert field.status_code == 422
+    assert field.json()["errors"][0]["code"] == "invalid_url"
+
+
+async def test_a_huge_number_is_a_field_error(app_client: Client, tenant: Tenant) -> None:
+    form = await create_form(app_client, tenant)
+    body = b'{"name": "A", "email": "a@example.com", "consent": ["sales_contact"], "seats": ' + b"9" * 400 + b"}"
+
+    response = await app_client.post(f"/f/{form['slug']}", content=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0] == {"field": "seats", "code": "invalid_number", "message": "expected a number"}
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "no-such-charset"])
+async def test_multipart_parts_in_another_charset_are_read_or_refused(
+    app_client: Client, tenant: Tenant, charset: str
+) -> None:
+    form = await create_form(app_client, tenant)
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="name"\r\n'
+        + f"Content-Type: text/plain; charset={charset}\r\n\r\n".encode()
+        + b"Ren\xe9\r\n--b--\r\n"
+    )
+
+    response = await app_client.post(
+        f"/f/{form['slug']}", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+
+    assert response.status_code in {400, 422}, response.text  # latin-1 is read (the fields are then missing)
+
+
+async def test_the_database_being_unreachable_is_a_503_not_a_500(database_url: str, tenant: Tenant) -> None:
+    del database_url, tenant
+    settings = make_settings("postgresql+asyncpg://nobody@127.0.0.1:1/none", **INGEST)
+    async with AsyncTestClient(app=create_app(settings), base_url="http://testserver.local") as client:
+        response = await client.post("/f/anyform00000000", json=valid())
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"

@@ -128,3 +128,14 @@ async def test_identical_posts_spread_over_two_instances_still_make_one_lead_and
         assert await _count(db, select(func.count()).where(Submission.event_type == "lead.updated")) == 1
         assert await _count(db, select(func.count()).select_from(Delivery)) == 2
         await receiver.wait_for(2)
+
+
+async def test_submissions_without_email_or_phone_are_never_duplicates(app_client: Client, tenant: Tenant) -> None:
+    form = await create_form(app_client, tenant, fields=[{"name": "rating", "type": "number"}], consents=[])
+
+    for _ in range(2):
+        assert (await app_client.post(f"/f/{form['slug']}", json={"rating": 5})).status_code == 201
+
+    items = (await app_client.get("/api/v1/submissions", headers=tenant.headers)).json()["items"]
+    assert [i["verdict"] for i in items] == ["accepted", "accepted"]
+    assert len((await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"]) == 2

@@ -165,3 +165,37 @@ async def test_the_in_flight_lock_holds_across_instances_through_redis(database_
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_browser_resubmitting_the_same_multipart_form_gets_the_replay(
+    app_client: Client, tenant: Tenant, ingest_settings: Settings
+) -> None:
+    form = await create_form(app_client, tenant)
+    fields = {
+        "name": "A",
+        "email": "a@example.com",
+        "consent": "sales_contact",
+        "_t": token(ingest_settings, form["id"]),
+        "_idempotency_key": "render-123",
+    }
+
+    answers = []
+    for boundary in ("one", "two"):  # browsers pick a new boundary on every submit
+        body = (
+            b"".join(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                for name, value in fields.items()
+            )
+            + f"--{boundary}--\r\n".encode()
+        )
+        answers.append(
+            await app_client.post(
+                f"/f/{form['slug']}",
+                content=body,
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                follow_redirects=False,
+            )
+        )
+
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[1].headers["idempotent-replayed"] == "true"

@@ -145,3 +145,25 @@ async def test_a_consent_not_granted_is_recorded_as_refused_and_a_required_one_i
 
     assert _errors(missing) == {"consent.sales_contact": "required"}
     assert single.status_code == 201
+
+
+async def test_zero_is_a_value_for_a_required_number(app_client: Client, tenant: Tenant) -> None:
+    fields = [
+        {"name": "email", "type": "email", "required": True},
+        {"name": "seats", "type": "number", "required": True},
+    ]
+    form = await create_form(app_client, tenant, fields=fields, consents=[])
+
+    response = await app_client.post(f"/f/{form['slug']}", json={"email": "a@example.com", "seats": 0})
+
+    assert response.status_code == 201, response.text
+
+
+async def test_json_falsy_honeypot_values_mean_empty(app_client: Client, tenant: Tenant) -> None:
+    form = await create_form(app_client, tenant)
+
+    for honeypot in (False, 0, None, ""):
+        await app_client.post(f"/f/{form['slug']}", json=valid(email=f"{honeypot!s}x@example.com", _hp=honeypot))
+
+    items = (await app_client.get("/api/v1/submissions", headers=tenant.headers)).json()["items"]
+    assert [item["verdict"] for item in items] == ["accepted"] * 4
