@@ -24,11 +24,12 @@ from core.ratelimit import SubmitLimiter
 from core.settings import Settings, load_settings
 from delivery.routes import DeliveryController, EndpointController
 from delivery.worker import DeliveryWorker
-from embeds.routes import TEMPLATES, hosted_form, thank_you
+from embeds.render import TEMPLATES
+from embeds.routes import EmbedController, embed_js, hosted_form, submit, thank_you
 from forms.routes import FormController
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
-from ingest.routes import LeadController, SubmissionController, submit
+from ingest.routes import LeadController, SubmissionController
 from ingest.writer import SubmissionWriter
 from workspaces.auth import provide_caller, require_api_key
 from workspaces.routes import WorkspaceController
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             WorkspaceController,
             FormController,
+            EmbedController,
             NoticeController,
             LeadController,
             SubmissionController,
@@ -89,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{"bearer": []}],
     )
     return Litestar(
-        route_handlers=[healthz, readyz, hosted_form, submit, thank_you, api],
+        route_handlers=[healthz, readyz, hosted_form, submit, thank_you, embed_js, api],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),

@@ -1,85 +1,168 @@
-"""The hosted form page and its thank-you page: server-rendered, no JavaScript, no cookies, no external assets."""
+"""Public routes: the hosted form page (plain and for iframes), the submit endpoint, the thank-you page, embed.js,
+and the snippet for the admin API."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from litestar import Request, get
-from litestar.params import FromPath
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from forms.schemas import FieldOption
+from core.errors import ValidationFailed
+from core.settings import Settings
+from embeds.render import DEFAULT_THEME, FRAME_SCRIPT, LOADER, page_context, page_headers
+from embeds.schemas import EmbedOut
+from embeds.snippet import embed_out
+from forms import service as forms
 from ingest import service as ingest
+from ingest.schemas import SubmitAccepted
+from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
-    from forms.definition import Definition
-    from forms.schemas import FieldSpec
-    from ingest.pipeline import SubmitServices
+    from forms.models import Form
+    from ingest.parse import RawSubmission
 
-__all__ = ("TEMPLATES", "hosted_form", "thank_you")
-
-TEMPLATES = Path(__file__).parent / "templates"
-_INPUT_TYPES = {"email": "email", "phone": "tel", "url": "url", "number": "number", "date": "date"}
-_AUTOCOMPLETE = {"email": "email", "phone": "tel", "url": "url"}
+__all__ = ("EmbedController", "embed_js", "hosted_form", "submit", "thank_you")
 
 
-def _security_headers(definition: Definition) -> dict[str, str]:
-    form_action = ["'self'"]
-    redirect = definition.settings.redirect_url
-    if redirect:
-        parts = urlsplit(redirect)
-        form_action.append(f"{parts.scheme}://{parts.netloc}")  # browsers check the redirect after the post too
-    return {
-        "Cache-Control": "no-store",  # the page carries a render token with the time it was made
-        "Content-Security-Policy": (
-            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-            f"form-action {' '.join(form_action)}; frame-ancestors 'none'"
-        ),
-        "Referrer-Policy": "strict-origin-when-cross-origin",
-        "X-Content-Type-Options": "nosniff",
-    }
+def _parent(form: Form, query: dict[str, str], *, embed: bool) -> str | None:
+    """The origin of the page framing this one, when framed (``?embed=1&origin=…``) by a site that may frame it."""
+    if not embed:
+        return None
+    return ingest.embed_origin(query.get("origin"), ingest.definition_of(form).settings.allowed_origins)
 
 
-def _field_context(spec: FieldSpec, query: dict[str, str]) -> dict[str, Any]:
-    options = [o if isinstance(o, FieldOption) else FieldOption(value=o, label=o) for o in spec.options or []]
-    return {
-        "name": spec.name,
-        "type": spec.type,
-        "label": spec.label,
-        "required": spec.required,
-        "help": spec.help,
-        "placeholder": spec.placeholder,
-        "max_length": spec.max_length,
-        "options": options,
-        "input_type": _INPUT_TYPES.get(spec.type, "text"),
-        "autocomplete": spec.autocomplete or _AUTOCOMPLETE.get(spec.type),
-        "value": query.get(spec.name, "") if spec.type == "hidden" else "",
-    }
+def _form_page(
+    form: Form,
+    query: dict[str, str],
+    *,
+    embed: bool,
+    render_token: str,
+    raw: RawSubmission | None = None,
+    errors: list[Any] | None = None,
+    status_code: int = 200,
+) -> Template:
+    definition = ingest.definition_of(form)
+    parent = _parent(form, query, embed=embed)
+    context = page_context(
+        form,
+        definition,
+        render_token=render_token,
+        query=query,
+        parent_origin=parent,
+        sent=raw.values if raw else None,
+        granted=raw.consents if raw else None,
+        errors=errors,
+    )
+    return Template(
+        template_name="form.html",
+        context=context,
+        headers=page_headers(definition, embedded=embed),
+        status_code=status_code,
+    )
 
 
 @get("/f/{slug:str}", summary="The hosted form page", tags=["public"], include_in_schema=False)
-async def hosted_form(slug: FromPath[str], request: Request[Any, Any, Any]) -> Template:
-    services: SubmitServices = request.app.state.submit_services
+async def hosted_form(
+    slug: FromPath[str], request: Request[Any, Any, Any], embed: FromQuery[str | None] = None
+) -> Template:
+    services = ingest.submit_services(request)
     form = await ingest.published_form(services.db, slug)
-    definition = ingest.definition_of(form)
     query = {key: str(value) for key, value in request.query_params.items()}
-    context = {
-        "form_name": form.name,
-        "action": f"/f/{form.slug}",
-        "fields": [_field_context(spec, query) for spec in definition.fields],
-        "consents": definition.consents,
-        "render_token": ingest.issue_render_token(services.settings, form_id=form.id),
-    }
-    return Template(template_name="form.html", context=context, headers=_security_headers(definition))
+    token = ingest.issue_render_token(services.settings, form_id=form.id)
+    return _form_page(form, query, embed=embed == "1", render_token=token)
+
+
+@post(
+    "/f/{slug:str}",
+    guards=[ingest.rate_limit_submissions],
+    summary="Submit a form",
+    description=(
+        "Takes application/x-www-form-urlencoded, multipart/form-data or JSON. JSON bodies and requests that "
+        "accept application/json get 201 with the submission id; browser posts get 303 to the thank-you page or "
+        "the form's redirect, or the form again with its errors (422). Consents are the granted purposes: "
+        "repeated `consent` fields or a JSON list."
+    ),
+    tags=["submit"],
+    status_code=201,
+    responses={303: ResponseSpec(data_container=None, description="Browser posts: go to the thank-you page")},
+)
+async def submit(slug: FromPath[str], request: Request[Any, Any, Any]) -> Response[SubmitAccepted]:
+    form, raw, facts = await ingest.read_submission(request, slug)
+    try:
+        outcome = await ingest.run_pipeline(ingest.submit_services(request), form, raw, facts)
+    except ValidationFailed as exc:
+        if facts.wants_json:
+            raise
+        # A browser without JavaScript gets the form back: values kept, errors at the top and on each field.
+        passed = {**raw.meta, "origin": raw.meta.get("_embed_origin", "")}
+        embed = bool(raw.meta.get("_embed_origin"))
+        settings = ingest.submit_services(request).settings
+        token = raw.meta.get("_t") or ingest.issue_render_token(settings, form_id=form.id)
+        return _form_page(  # type: ignore[return-value]
+            form, passed, embed=embed, render_token=token, raw=raw, errors=exc.errors, status_code=422
+        )
+    return ingest.outcome_response(outcome)  # type: ignore[return-value]
 
 
 @get("/f/{slug:str}/thanks", summary="The thank-you page of a form", tags=["public"], include_in_schema=False)
-async def thank_you(slug: FromPath[str], request: Request[Any, Any, Any]) -> Template:
-    services: SubmitServices = request.app.state.submit_services
+async def thank_you(
+    slug: FromPath[str], request: Request[Any, Any, Any], embed: FromQuery[str | None] = None
+) -> Template:
+    services = ingest.submit_services(request)
     form = await ingest.published_form(services.db, slug)
     definition = ingest.definition_of(form)
-    message = definition.settings.success_message or "Thank you, we have received your details."
-    context = {"form_name": form.name, "message": message}
-    return Template(template_name="thanks.html", context=context, headers=_security_headers(definition))
+    query = {key: str(value) for key, value in request.query_params.items()}
+    parent = _parent(form, query, embed=embed == "1")
+    context = {
+        "form_name": form.name,
+        "slug": form.slug,
+        "message": definition.settings.success_message or "Thank you, we have received your details.",
+        "theme_color": definition.settings.theme_color or DEFAULT_THEME,
+        "parent_origin": parent,
+        "submitted": str(request.query_params.get("s") or "sent")[:40] if parent else None,
+        "redirect": definition.settings.redirect_url if parent else None,
+        "frame_script": FRAME_SCRIPT,
+    }
+    return Template(
+        template_name="thanks.html", context=context, headers=page_headers(definition, embedded=embed == "1")
+    )
+
+
+@get("/embed.js", summary="The embed loader", tags=["public"], include_in_schema=False)
+async def embed_js(request: Request[Any, Any, Any]) -> Response[bytes]:
+    headers = {
+        "ETag": LOADER.etag,
+        "Cache-Control": "public, max-age=3600, must-revalidate",
+        "Vary": "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+    if LOADER.etag in request.headers.get("if-none-match", ""):
+        return Response(b"", status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(LOADER.gzipped, headers=headers, media_type="text/javascript; charset=utf-8")
+    return Response(LOADER.body, headers=headers, media_type="text/javascript; charset=utf-8")
+
+
+class EmbedController(Controller):
+    """The public link and the embed snippet of a form, ready to copy."""
+
+    path = "/forms/{form_id:str}/embed"
+    tags = ["forms"]  # noqa: RUF012
+
+    @get("/", summary="The public link and the embed snippet of a form")
+    async def get_embed(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        settings: NamedDependency[Settings],
+        form_id: FromPath[str],
+    ) -> EmbedOut:
+        form = await forms.get_form(db_session, workspace_id=caller.workspace_id, form_id=form_id)
+        return embed_out(form, settings)

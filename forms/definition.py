@@ -109,7 +109,10 @@ def _check_settings(settings: FormSettings, errors: list[FieldError]) -> FormSet
             origins.append(origin)
     redirect_url = settings.redirect_url.strip() if settings.redirect_url else None
     if redirect_url:
-        parts = urlsplit(redirect_url)
+        try:
+            parts = urlsplit(redirect_url)
+        except ValueError:  # e.g. "http://[x"
+            parts = urlsplit("")
         origin = normalise_origin(f"{parts.scheme}://{parts.netloc}") if parts.netloc else None
         if origin is None:
             errors.append(FieldError("settings.redirect_url", "invalid_url", "expected an absolute http(s) URL"))

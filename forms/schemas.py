@@ -30,6 +30,7 @@ Channel = Literal["email", "sms", "whatsapp", "call", "none"]
 FormStatus = Literal["draft", "published", "archived"]
 
 _ShortText = Annotated[str, Meta(max_length=200)]
+_Colour = Annotated[str, Meta(pattern=r"^#[0-9a-fA-F]{6}$", description="A colour as #rrggbb")]
 _MAX_FIELDS = 100
 _MAX_CONSENTS = 20
 
@@ -73,6 +74,8 @@ class FormSettings(msgspec.Struct, forbid_unknown_fields=True):
     dedupe_window_seconds: Annotated[int, Meta(ge=0, le=30 * 86_400)] = 86_400
     default_phone_region: Annotated[str, Meta(min_length=2, max_length=2)] | None = None
     double_opt_in: bool = False
+    theme_color: _Colour | None = None
+    """The colour of the hosted page's button and focus ring, ``#rrggbb``; Leadwire's blue when unset."""
 
 
 class FormSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -84,6 +87,7 @@ class FormSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
     dedupe_window_seconds: Annotated[int, Meta(ge=0, le=30 * 86_400)] | UnsetType = UNSET
     default_phone_region: Annotated[str, Meta(min_length=2, max_length=2)] | UnsetType | None = UNSET
     double_opt_in: bool | UnsetType = UNSET
+    theme_color: _Colour | UnsetType | None = UNSET
 
 
 class FormCreate(msgspec.Struct, forbid_unknown_fields=True):

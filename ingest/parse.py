@@ -23,8 +23,9 @@ __all__ = ("META_FIELDS", "TRACKING_FIELDS", "RawSubmission", "clean_text", "par
 Scalar = str | int | float | bool | None
 TRACKING_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid")
 """Campaign parameters kept with every submission (not form fields unless the form defines them)."""
-META_FIELDS = frozenset({"_hp", "_t", "_idempotency_key", "_page_url", "_referrer", "consent"})
-"""Names the submit endpoint reads for itself: honeypot, render token, idempotency key, page, referrer, consents."""
+META_FIELDS = frozenset({"_hp", "_t", "_idempotency_key", "_page_url", "_referrer", "_embed_origin", "consent"})
+"""Names the submit endpoint reads for itself: honeypot, render token, idempotency key, page, referrer, the origin
+of the page embedding the form, consents."""
 
 # C0 and C1 controls except tab, newline and carriage return, plus lone surrogates; stripped from every value.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import msgspec
 
@@ -18,6 +18,7 @@ from core.database import utcnow
 from core.errors import LeadwireError, NotFound, ServiceUnavailable
 from core.ids import new_id
 from forms import service as forms
+from forms.definition import normalise_origin
 from ingest import idempotency
 from ingest.parse import TRACKING_FIELDS, clean_text
 from ingest.persist import FormChanged, Pending, StoredResponse, Written
@@ -35,7 +36,16 @@ if TYPE_CHECKING:
     from ingest.parse import RawSubmission
     from ingest.writer import SubmissionWriter
 
-__all__ = ("FormCache", "Outcome", "RequestFacts", "SubmitServices", "definition_of", "published_form", "run_pipeline")
+__all__ = (
+    "FormCache",
+    "Outcome",
+    "RequestFacts",
+    "SubmitServices",
+    "definition_of",
+    "embed_origin",
+    "published_form",
+    "run_pipeline",
+)
 
 _URL_MAX = 2_000
 _FORM_ATTEMPTS = 3
@@ -131,9 +141,23 @@ def _utm(raw: RawSubmission, page_url: str | None) -> dict[str, str]:
     return {k: v for k, v in utm.items() if v}
 
 
-def _response(submission_id: str, form: Form, definition: Definition, *, wants_json: bool) -> StoredResponse:
+def embed_origin(value: str | None, allowed_origins: list[str]) -> str | None:
+    """The origin of the page framing the form, if it may frame it (any site when the form allows any)."""
+    origin = normalise_origin(value) if value else None
+    if origin is None or (allowed_origins and origin not in allowed_origins):
+        return None
+    return origin
+
+
+def _response(
+    submission_id: str, form: Form, definition: Definition, *, wants_json: bool, embedded_in: str | None
+) -> StoredResponse:
     if wants_json:
         return StoredResponse(201, msgspec.json.encode({"id": submission_id, "status": "accepted"}).decode(), None)
+    if embedded_in is not None:
+        # Inside an iframe the thank-you page stays in the frame and tells the host page (which may redirect).
+        query = urlencode({"embed": "1", "origin": embedded_in, "s": submission_id})
+        return StoredResponse(303, "", f"/f/{form.slug}/thanks?{query}")
     redirect = allowed_redirect(definition.settings.redirect_url, definition.settings.allowed_origins)
     return StoredResponse(303, "", redirect or f"/f/{form.slug}/thanks")
 
@@ -248,7 +272,8 @@ def _prepare(
         client_ip=truncated_ip(facts.client_ip),
         created_at=now,
     )
-    response = _response(submission_id, form, definition, wants_json=facts.wants_json)
+    embedded_in = embed_origin(raw.meta.get("_embed_origin"), definition.settings.allowed_origins)
+    response = _response(submission_id, form, definition, wants_json=facts.wants_json, embedded_in=embedded_in)
     if key is not None:
         pending.idempotency_key = key
         pending.request_sha256 = idempotency.request_sha256(raw.content_type, raw.canonical())

@@ -1,19 +1,16 @@
-"""Routes of the ingest slice: the public ``POST /f/{slug}`` and the admin reads of leads and submissions."""
+"""Admin routes of the ingest slice: leads and submissions (the public submit route is in ``embeds``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.client_ip import client_ip, rate_limit_subject
 from core.pagination import DEFAULT_LIMIT, Limit
 from ingest import service
-from ingest.parse import parse_submission
 from ingest.schemas import (
     ConsentEventOut,
     LeadDetail,
@@ -21,83 +18,15 @@ from ingest.schemas import (
     LeadOut,
     SubmissionList,
     SubmissionOut,
-    SubmitAccepted,
     Verdict,
 )
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
-    from litestar.connection import ASGIConnection
-    from litestar.handlers import BaseRouteHandler
-
     from consent.models import ConsentEvent, ConsentNotice
-    from core.ratelimit import SubmitLimiter
-    from forms.models import Form
     from ingest.models import Lead, Submission
 
-__all__ = ("LeadController", "SubmissionController", "rate_limit_submissions", "submit")
-
-_CLIENT_IP = "leadwire_client_ip"
-_FORM = "leadwire_form"
-
-
-def _client_ip(connection: ASGIConnection[Any, Any, Any, Any], services: service.SubmitServices) -> str:
-    peer = connection.client.host if connection.client else None
-    return client_ip(peer, connection.headers.getall("x-forwarded-for", []), services.trusted_proxies)
-
-
-async def rate_limit_submissions(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: count the submission against the client's and the form's limits before the body is read.
-
-    The client's own limit comes first; only then is the form looked up (``404`` for an unknown slug), and the
-    per-client-and-form and per-form limits are counted for forms that exist.
-    """
-    services: service.SubmitServices = connection.app.state.submit_services
-    limiter: SubmitLimiter = connection.app.state.submit_limiter
-    address = _client_ip(connection, services)
-    connection.state[_CLIENT_IP] = address
-    subject = rate_limit_subject(address)
-    await limiter.check_client(subject)
-    form = await services.forms.get(str(connection.path_params.get("slug", "")))
-    connection.state[_FORM] = form
-    await limiter.check_form(client=subject, form=form.id)
-
-
-@post(
-    "/f/{slug:str}",
-    guards=[rate_limit_submissions],
-    summary="Submit a form",
-    description=(
-        "Takes application/x-www-form-urlencoded, multipart/form-data or JSON. JSON bodies and requests that "
-        "accept application/json get 201 with the submission id; browser posts get 303 to the thank-you page or "
-        "the form's redirect. Consents are the granted purposes: repeated `consent` fields or a JSON list."
-    ),
-    tags=["submit"],
-    status_code=201,
-    responses={303: ResponseSpec(data_container=None, description="Browser posts: go to the thank-you page")},
-)
-async def submit(slug: FromPath[str], request: Request[Any, Any, Any]) -> Response[SubmitAccepted]:
-    state = request.app.state
-    services: service.SubmitServices = state.submit_services
-    form: Form = request.state.get(_FORM) or await services.forms.get(slug)
-    raw = await parse_submission(request, services.settings)
-    accept = request.headers.get("accept", "").lower()
-    facts = service.RequestFacts(
-        client_ip=request.state.get(_CLIENT_IP) or _client_ip(request, services),
-        user_agent=request.headers.get("user-agent"),
-        origin=request.headers.get("origin"),
-        referer=request.headers.get("referer"),
-        idempotency_key=request.headers.get("idempotency-key"),
-        wants_json=raw.is_json or "application/json" in accept,
-    )
-    outcome = await service.run_pipeline(services, form, raw, facts)
-    headers = {"Cache-Control": "no-store"}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    if outcome.location is not None:
-        headers["Location"] = outcome.location
-        return Response(b"", status_code=outcome.status_code, headers=headers, media_type="text/plain")  # type: ignore[arg-type]
-    return Response(outcome.body, status_code=outcome.status_code, headers=headers, media_type="application/json")  # type: ignore[arg-type]
+__all__ = ("LeadController", "SubmissionController")
 
 
 def lead_out(lead: Lead) -> LeadOut:

@@ -12,7 +12,17 @@ from core.pagination import fetch_page
 from forms import service as forms
 from ingest.models import Lead, Submission
 from ingest.normalise import InvalidValueError, canonical_email, e164_phone
-from ingest.pipeline import Outcome, RequestFacts, SubmitServices, definition_of, published_form, run_pipeline
+from ingest.parse import TRACKING_FIELDS
+from ingest.pipeline import (
+    Outcome,
+    RequestFacts,
+    SubmitServices,
+    definition_of,
+    embed_origin,
+    published_form,
+    run_pipeline,
+)
+from ingest.public import outcome_response, rate_limit_submissions, read_submission, submit_services
 from ingest.spam import issue_render_token
 
 if TYPE_CHECKING:
@@ -21,16 +31,22 @@ if TYPE_CHECKING:
     from consent.models import ConsentEvent, ConsentNotice
 
 __all__ = (
+    "TRACKING_FIELDS",
     "Outcome",
     "RequestFacts",
     "SubmitServices",
     "definition_of",
+    "embed_origin",
     "get_lead",
     "issue_render_token",
     "list_leads",
     "list_submissions",
+    "outcome_response",
     "published_form",
+    "rate_limit_submissions",
+    "read_submission",
     "run_pipeline",
+    "submit_services",
 )
 
 

@@ -31,8 +31,10 @@ async def test_the_page_shows_every_field_with_a_label_and_the_exact_consent_tex
         assert f'name="{field["name"]}"' in html
     for name in ("name", "email", "phone", "team_size", "seats", "website", "start", "message"):
         assert f'<label for="f-{name}">' in html
-    assert 'type="email" id="f-email" name="email" autocomplete="email"' in html
-    assert 'type="tel" id="f-phone" name="phone" autocomplete="tel"' in html
+    assert re.search(r'<input type="email" id="f-email" name="email" value="" autocomplete="email"', html)
+    assert re.search(r'<input type="tel" id="f-phone" name="phone" value="" autocomplete="tel"', html)
+    assert 'aria-describedby="f-phone-hint"' not in html  # FORM's phone has no help text
+    assert re.search(r'<input type="text" id="f-name" name="name" value="" autocomplete="name"', html)
     for purpose, text in CONSENT_TEXTS.items():
         box = re.search(rf'<input type="checkbox" id="c-{purpose}"[^>]*>', html)
         assert box is not None
