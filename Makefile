@@ -3,16 +3,22 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
+
+# axe-core (from the npm registry) is injected into the hosted page by the accessibility test.
+$(AXE):
+	@command -v npm >/dev/null && npm install --prefix .cache/axe axe-core@4 --no-audit --no-fund --silent \
+	  || echo "npm not found: the accessibility test will be skipped (it fails in CI)"
 
 install: $(STAMP)
 
@@ -23,7 +29,7 @@ run: install
 	  $(BIN)/leadwire serve --host $(HOST) --port $(PORT)
 
 ## Lint, then the whole suite (SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set).
-test: lint
+test: lint $(AXE)
 	$(BIN)/pytest
 
 lint: install
@@ -32,9 +38,13 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+## Refresh the screenshots in docs/ (hosted page at desktop and phone widths, with errors, embedded).
+screenshots: install $(AXE)
+	LEADWIRE_SCREENSHOT_DIR=docs $(BIN)/pytest -q tests/e2e/test_browser.py
+
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -108,6 +108,8 @@ def _as_date(text: str) -> str:
 def _clean_one(spec: FieldSpec, value: Scalar, region: str | None, max_value: int) -> Any:  # noqa: PLR0911
     limit = min(spec.max_length or _DEFAULT_MAX.get(spec.type, _TEXT_MAX), max_value)
     if spec.type == "number":
+        if isinstance(value, str) and not value.strip():
+            return None  # an optional number left empty in a browser form
         return _as_number(value)
     if spec.type == "checkbox":
         return _as_bool(value)
@@ -184,7 +186,7 @@ def validate_submission(raw: RawSubmission, definition: Definition, *, max_value
             if p not in purposes
         )
     errors.extend(
-        FieldError(f"consent.{c.purpose}", "required", "this consent is required")
+        FieldError(f"consent.{c.purpose}", "required", "Tick this box to continue")
         for c in definition.consents
         if c.required and c.purpose not in granted
     )

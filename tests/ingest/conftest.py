@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,14 @@ async def add_endpoint(client: httpx.AsyncClient, tenant: Tenant, url: str) -> d
     return endpoint
 
 
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def token(settings: Settings, form_id: str, age: float = 10.0) -> str:
     """A render token for the form, issued ``age`` seconds ago."""
     return issue_render_token(settings, form_id=form_id, issued_at=time.time() - age)
@@ -117,12 +126,12 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(settings: Settings, port: int = 0) -> AsyncIterator[httpx.AsyncClient]:
     """The app on a real socket of 127.0.0.1, in this event loop, with a client that sends requests concurrently.
 
     Litestar's test client hands each request to the app synchronously, so concurrency tests need this instead.
     """
-    server = _Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning"))
+    server = _Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

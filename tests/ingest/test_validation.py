@@ -167,3 +167,19 @@ async def test_json_falsy_honeypot_values_mean_empty(app_client: Client, tenant:
 
     items = (await app_client.get("/api/v1/submissions", headers=tenant.headers)).json()["items"]
     assert [item["verdict"] for item in items] == ["accepted"] * 4
+
+
+async def test_optional_fields_left_empty_in_a_browser_form_are_simply_absent(
+    app_client: Client, tenant: Tenant, ingest_settings: Settings
+) -> None:
+    form = await create_form(app_client, tenant)
+    empty = {spec["name"]: "" for spec in form["fields"] if spec["type"] != "multiselect"}
+    body = {**empty, "name": "A", "email": "a@example.com", "consent": "sales_contact"}
+
+    response = await app_client.post(
+        f"/f/{form['slug']}", data={**body, "_t": token(ingest_settings, form["id"])}, follow_redirects=False
+    )
+
+    assert response.status_code == 303, response.text
+    item = (await app_client.get("/api/v1/submissions", headers=tenant.headers)).json()["items"][0]
+    assert item["fields"] == {"name": "A", "email": "a@example.com", "newsletter": False}
