@@ -58,4 +58,7 @@ class ConsentEvent(Base):
     state: Mapped[str] = mapped_column(String(16))
     indication: Mapped[str] = mapped_column(String(16))
     page_url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    client_ip: Mapped[str | None] = mapped_column(String(45), default=None)
+    """Truncated, as on submissions; kept for confirmations and withdrawals made through a link."""
+    user_agent: Mapped[str | None] = mapped_column(String(500), default=None)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

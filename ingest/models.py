@@ -43,6 +43,8 @@ class Lead(Base):
     fields: Mapped[dict[str, Any]] = mapped_column()
     """The latest value of every field this person has submitted, across forms."""
     submission_count: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    """``pending`` until the first double opt-in confirmation of a person met only through such forms."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -81,6 +83,12 @@ class Submission(Base):
     """Truncated to its /24 (IPv4) or /48 (IPv6) network: enough for abuse reports, not enough to identify."""
     event_type: Mapped[str | None] = mapped_column(String(64), default=None)
     message_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    confirmation: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Double opt-in: ``pending`` until the person confirms, then ``confirmed``; ``None`` for other forms."""
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    pending_event: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    """The ``lead.*`` event held back until confirmation."""
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -20,6 +20,8 @@ class Workspace(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    """Contact for consent receipts and retention periods (see ``workspaces.schemas.WorkspaceSettings``)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
