@@ -29,6 +29,7 @@ from embeds.routes import EmbedController, embed_js, hosted_form, submit, thank_
 from forms.routes import FormController
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
+from ingest.retention import PurgeScheduler
 from ingest.routes import LeadController, SubmissionController
 from ingest.writer import SubmissionWriter
 from workspaces.auth import provide_caller, require_api_key
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 worker = DeliveryWorker(db, settings)
                 await worker.start()
                 stack.push_async_callback(worker.stop)
+                purger = PurgeScheduler(db, settings)
+                await purger.start()
+                stack.push_async_callback(purger.stop)
             yield
 
     async def provide_settings() -> Settings:

@@ -1,4 +1,4 @@
-"""The ``leadwire`` command: serve, migrate, workspace, demo."""
+"""The ``leadwire`` command: serve, worker, migrate, purge, workspace, demo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import json
 import logging
 import sys
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from core.database import Database
 from core.settings import Settings, SettingsError, load_settings
@@ -75,6 +77,7 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     import signal
 
     from delivery.worker import DeliveryWorker
+    from ingest.retention import PurgeScheduler
 
     if settings.is_sqlite:
         _migrate(settings)
@@ -82,19 +85,49 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     async def run() -> None:
         db = Database(settings)
         worker = DeliveryWorker(db, settings)
+        purger = PurgeScheduler(db, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
             await worker.start()
-            _logger.info("delivery worker started")
+            await purger.start()
+            _logger.info("delivery worker started; retention purge every %d s", settings.purge_interval_seconds)
             await stop.wait()
+            await purger.stop()
             await worker.stop()
         finally:
             await db.dispose()
 
     asyncio.run(run())
+    return 0
+
+
+def _cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest.retention import purge
+
+    if settings.is_sqlite:
+        _migrate(settings)
+
+    async def run() -> dict[str, int]:
+        db = Database(settings)
+        try:
+            return msgspec.structs.asdict(await purge(db))
+        finally:
+            await db.dispose()
+
+    counts = asyncio.run(run())
+    _print(
+        counts,
+        as_json=args.json,
+        lines=[
+            f"workspaces:               {counts['workspaces']}",
+            f"spam deleted:             {counts['spam_deleted']}",
+            f"submissions deleted:      {counts['submissions_deleted']}",
+            f"response bodies blanked:  {counts['attempt_bodies_blanked']}",
+        ],
+    )
     return 0
 
 
@@ -189,6 +222,12 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(handler=_cmd_migrate)
+
+    purge = commands.add_parser(
+        "purge", help="apply the workspaces' retention periods now (workers also do it on a schedule)"
+    )
+    purge.add_argument("--json", action="store_true")
+    purge.set_defaults(handler=_cmd_purge)
 
     demo = commands.add_parser("demo", help="create a demo workspace, key and published form")
     demo.add_argument("--if-empty", action="store_true", help="only when the database has no workspace yet")

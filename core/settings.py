@@ -55,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     run_worker: bool = True
     """Run the delivery worker inside ``leadwire serve``; set false when ``leadwire worker`` processes do it."""
 
+    purge_interval_seconds: Annotated[int, msgspec.Meta(ge=60, le=7 * 86_400)] = 3_600
+    """How often each worker (``leadwire worker``, or ``serve`` with ``run_worker``) deletes and blanks what the
+    workspaces' retention periods have run out on; ``leadwire purge`` does it once."""
+
     delivery_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     """Seconds to wait before each retry after the first attempt, comma-separated; ±20 % jitter is added."""
 

@@ -18,7 +18,14 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("get_delivery", "list_deliveries", "recover_endpoint", "retry_delivery")
+__all__ = (
+    "attempts_past_retention",
+    "blank_attempt_bodies",
+    "get_delivery",
+    "list_deliveries",
+    "recover_endpoint",
+    "retry_delivery",
+)
 
 
 async def list_deliveries(
@@ -122,3 +129,57 @@ async def recover_endpoint(session: AsyncSession, *, endpoint: WebhookEndpoint, 
     if rows:
         await session.execute(insert(Delivery), rows)
     return int(failed.rowcount or 0) + len(rows)  # type: ignore[attr-defined]
+
+
+async def attempts_past_retention(
+    session: AsyncSession, *, workspace_id: str, older_than: datetime, after_id: str = "", limit: int = 1_000
+) -> list[str]:
+    """The ids of the workspace's attempts made before ``older_than`` that still hold a response body.
+
+    Read-only, so a caller can search in a read transaction and blank in a short write one. Ids come in order,
+    from just after ``after_id``, at most ``limit`` of them.
+    """
+    statement = (
+        select(DeliveryAttempt.id)
+        .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+        .where(
+            Delivery.workspace_id == workspace_id,
+            DeliveryAttempt.id > after_id,
+            DeliveryAttempt.attempted_at < older_than,
+            DeliveryAttempt.response_body != "",
+        )
+        .order_by(DeliveryAttempt.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(statement))
+
+
+async def blank_attempt_bodies(session: AsyncSession, *, attempt_ids: list[str], older_than: datetime) -> int:
+    """Blank the response bodies of these attempts, those made before ``older_than`` (checked again here).
+
+    A receiver may echo the personal data it was sent, so bodies are kept only for a while; each attempt's status
+    code, duration and error stay. Blanking twice changes nothing the second time. On PostgreSQL, attempts that
+    another transaction is changing right now are skipped rather than waited for, so concurrent purges never wait
+    on each other.
+
+    Returns:
+        How many bodies were blanked.
+    """
+    if not attempt_ids:
+        return 0
+    due = (
+        select(DeliveryAttempt.id)
+        .where(
+            DeliveryAttempt.id.in_(attempt_ids),
+            DeliveryAttempt.attempted_at < older_than,
+            DeliveryAttempt.response_body != "",
+        )
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(DeliveryAttempt)
+        .where(DeliveryAttempt.id.in_(due.scalar_subquery()))
+        .values(response_body="")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

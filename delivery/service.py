@@ -14,7 +14,14 @@ from core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from core.ids import new_id
 from core.pagination import fetch_page
 from core.times import aware_utc
-from delivery.history import get_delivery, list_deliveries, recover_endpoint, retry_delivery
+from delivery.history import (
+    attempts_past_retention,
+    blank_attempt_bodies,
+    get_delivery,
+    list_deliveries,
+    recover_endpoint,
+    retry_delivery,
+)
 from delivery.models import Delivery, WebhookEndpoint
 from delivery.outbox import Event, enqueue, enqueue_many, forget_endpoints
 from delivery.signing import new_secret
@@ -31,6 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = (
     "Event",
+    "attempts_past_retention",
+    "blank_attempt_bodies",
     "create_endpoint",
     "delete_endpoint",
     "enqueue",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
@@ -21,10 +21,11 @@ from workspaces.schemas import (
     AuditEventOut,
     Caller,
     WorkspaceOut,
+    WorkspaceUpdate,
 )
 
 if TYPE_CHECKING:
-    from workspaces.models import ApiKey
+    from workspaces.models import ApiKey, Workspace
 
 __all__ = ("WorkspaceController",)
 
@@ -39,6 +40,15 @@ def _key_out(api_key: ApiKey) -> ApiKeyOut:
     )
 
 
+def _workspace_out(workspace: Workspace) -> WorkspaceOut:
+    return WorkspaceOut(
+        id=workspace.id,
+        name=workspace.name,
+        settings=service.settings_of(workspace),
+        created_at=workspace.created_at,
+    )
+
+
 class WorkspaceController(Controller):
     """The calling workspace, its keys and its audit log."""
 
@@ -49,7 +59,19 @@ class WorkspaceController(Controller):
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller]
     ) -> WorkspaceOut:
         workspace = await service.get_workspace(db_session, caller.workspace_id)
-        return WorkspaceOut(id=workspace.id, name=workspace.name, created_at=workspace.created_at)
+        return _workspace_out(workspace)
+
+    @patch("/workspace", summary="Rename the workspace or change its settings (contact, retention periods)")
+    async def update_workspace(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        data: JSONBody[WorkspaceUpdate],
+    ) -> WorkspaceOut:
+        workspace = await service.update_workspace(
+            db_session, workspace_id=caller.workspace_id, data=data, actor=caller.actor
+        )
+        return _workspace_out(workspace)
 
     @get("/api-keys", summary="List API keys (never the keys themselves)")
     async def list_api_keys(

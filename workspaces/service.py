@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+import msgspec
+from email_validator import EmailNotValidError, validate_email
+from msgspec import UNSET
 from sqlalchemy import func, select
 
 from core.database import utcnow
@@ -12,10 +17,14 @@ from core.ids import new_id
 from core.pagination import fetch_page
 from core.security import API_KEY_PREFIX, hash_api_key, new_api_key, split_api_key, verify_api_key
 from workspaces.models import ApiKey, AuditEvent, Workspace
-from workspaces.schemas import Caller
+from workspaces.schemas import Caller, WorkspaceSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from workspaces.schemas import WorkspaceUpdate
 
 __all__ = (
     "authenticate",
@@ -29,9 +38,14 @@ __all__ = (
     "list_workspaces",
     "record_audit",
     "revoke_api_key",
+    "settings_of",
+    "update_workspace",
+    "workspace_settings",
 )
 
 CLI_ACTOR = "cli"
+_logger = logging.getLogger("leadwire.workspaces")
+_RETENTION_KEYS = ("retain_spam_days", "retain_attempt_bodies_days", "retain_submissions_days")
 
 
 def _clean_name(name: str, *, field: str = "name", max_length: int = 200) -> str:
@@ -108,6 +122,105 @@ async def get_workspace(session: AsyncSession, workspace_id: str) -> Workspace:
     if workspace is None:
         raise NotFound(f"no workspace {workspace_id}")
     return workspace
+
+
+def settings_of(workspace: Workspace) -> WorkspaceSettings:
+    """The workspace's settings, with defaults for every key it never set."""
+    return msgspec.convert(workspace.settings or {}, WorkspaceSettings)
+
+
+def _checked_settings(settings: WorkspaceSettings) -> WorkspaceSettings:
+    """Beyond the schema's patterns: a syntactically valid address (no DNS lookup) and a URL with a host."""
+    errors = []
+    contact = settings.contact_email
+    if contact is not None:
+        try:
+            contact = validate_email(contact, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            errors.append(FieldError("settings.contact_email", "invalid_email", str(exc)))
+    url = settings.privacy_policy_url
+    if url is not None:
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            host = None
+        if not host:
+            errors.append(
+                FieldError("settings.privacy_policy_url", "invalid_url", "expected an http(s) URL with a host")
+            )
+    if errors:
+        raise ValidationFailed(errors)
+    return msgspec.structs.replace(settings, contact_email=contact)
+
+
+async def update_workspace(session: AsyncSession, *, workspace_id: str, data: WorkspaceUpdate, actor: str) -> Workspace:
+    """Rename the workspace and change its settings key by key; an audit event names what changed.
+
+    Args:
+        session: A write session.
+        workspace_id: The caller's workspace.
+        data: What to change; settings not given keep their values.
+        actor: Who asks, for the audit log.
+
+    Returns:
+        The workspace as it is now.
+
+    Raises:
+        NotFound: No such workspace.
+        ValidationFailed: The contact address or the privacy policy URL is not acceptable.
+    """
+    workspace = await session.get(Workspace, workspace_id, with_for_update=True)
+    if workspace is None:
+        raise NotFound(f"no workspace {workspace_id}")
+    before = settings_of(workspace)
+    after = before
+    if data.settings is not UNSET:
+        changes = {k: v for k, v in msgspec.structs.asdict(data.settings).items() if v is not UNSET}
+        after = _checked_settings(msgspec.structs.replace(before, **changes))
+    name = workspace.name if data.name is UNSET else _clean_name(data.name)
+    old, new = msgspec.structs.asdict(before), msgspec.structs.asdict(after)
+    changed = [f"settings.{key}" for key in old if old[key] != new[key]]
+    if name != workspace.name:
+        changed.insert(0, "name")
+    if not changed:
+        return workspace
+    workspace.name = name
+    workspace.settings = msgspec.to_builtins(after)
+    details: dict[str, Any] = {"changed": changed}
+    # Retention periods decide what gets deleted, so the log keeps their new values; the contact stays out of it.
+    retention = {key: new[key] for key in _RETENTION_KEYS if old[key] != new[key]}
+    if retention:
+        details["retention"] = retention
+    await record_audit(
+        session,
+        workspace_id=workspace.id,
+        actor=actor,
+        action="workspace.updated",
+        target_type="workspace",
+        target_id=workspace.id,
+        details=details,
+    )
+    return workspace
+
+
+async def workspace_settings(
+    session: AsyncSession, workspace_ids: Iterable[str] | None = None
+) -> dict[str, WorkspaceSettings]:
+    """The settings of these workspaces (every workspace when ``None``), by workspace id.
+
+    A workspace whose stored settings cannot be read is left out and logged, so that a retention purge skips it
+    rather than apply default periods its owner had changed.
+    """
+    statement = select(Workspace.id, Workspace.settings)
+    if workspace_ids is not None:
+        statement = statement.where(Workspace.id.in_(list(workspace_ids)))
+    found: dict[str, WorkspaceSettings] = {}
+    for workspace_id, stored in await session.execute(statement.order_by(Workspace.id)):
+        try:
+            found[workspace_id] = msgspec.convert(stored or {}, WorkspaceSettings)
+        except msgspec.ValidationError as exc:
+            _logger.warning("workspace %s: unreadable settings left out (%s)", workspace_id, exc)
+    return found
 
 
 async def list_workspaces(session: AsyncSession) -> list[Workspace]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,3 +123,33 @@ def test_workspace_key_mints_a_key_for_an_existing_workspace_only(tmp_path: Path
     missing = _run(tmp_path, "workspace", "key", "ws_nope")
     assert missing.returncode == 1
     assert "no workspace" in missing.stderr
+
+
+def _insert_spam(database: Path, workspace_id: str, form_id: str, *, days_old: int) -> None:
+    created_at = (datetime.now(UTC) - timedelta(days=days_old)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with contextlib.closing(sqlite3.connect(database)) as connection, connection:
+        connection.execute(
+            "INSERT INTO submission (id, workspace_id, form_id, form_version, verdict, source, fields, consents,"
+            " fingerprint, utm, created_at) VALUES (?, ?, ?, 1, 'spam', 'form', '{}', '[]', ?, '{}', ?)",
+            (f"sub_{days_old:026d}", workspace_id, form_id, "0" * 64, created_at),
+        )
+
+
+def test_purge_applies_the_retention_periods_once_and_prints_the_counts(tmp_path: Path) -> None:
+    demo = json.loads(_run(tmp_path, "demo", "--json").stdout.strip().splitlines()[-1])
+    _insert_spam(tmp_path / "leadwire.db", demo["workspace_id"], demo["form_id"], days_old=31)
+    _insert_spam(tmp_path / "leadwire.db", demo["workspace_id"], demo["form_id"], days_old=29)
+
+    first = _run(tmp_path, "purge", "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {
+        "workspaces": 1,
+        "spam_deleted": 1,
+        "submissions_deleted": 0,
+        "attempt_bodies_blanked": 0,
+    }
+    assert "retention purge: 1 workspaces, 1 spam" in first.stderr  # the one-line summary is logged
+
+    again = _run(tmp_path, "purge")
+    assert again.returncode == 0, again.stderr
+    assert "spam deleted:             0" in again.stdout
