@@ -33,6 +33,8 @@ __all__ = ("PurgeReport", "PurgeScheduler", "purge")
 _logger = logging.getLogger("leadwire.retention")
 _FIRST_DELAY_S = (30.0, 60.0)  # after start-up: not in the way of migrations and the first requests
 _JITTER = 0.1
+_FIRST_BATCH = 10
+_SLOW_WRITE_S = 0.25
 
 
 class PurgeReport(msgspec.Struct, kw_only=True):
@@ -57,21 +59,28 @@ async def _in_batches(
     """Find ids in a read transaction, then change them in a short write transaction; repeat until done.
 
     The search may scan, so it runs where it blocks nobody (SQLite's readers never block its one writer); the write
-    transaction only touches rows by primary key and checks their age again. Ids are followed in order from the
-    last one seen, so a run ends even when a concurrent run holds some of the rows (it is purging them anyway).
+    transaction only touches rows by primary key and checks their age again. Batches start small and double while
+    writes stay quick, up to ``batch_size``, and halve when one is slow: a delete can cost more than it looks (each
+    deleted submission makes the database look for consent events that point at it), and SQLite's write lock must
+    never be held for long. Ids are followed in order from the last one seen, so a run ends even when a concurrent
+    run holds some of the rows (it is purging them anyway).
     """
     total = 0
     after = ""
+    size = min(batch_size, _FIRST_BATCH)
     while True:
         async with db.session(write=False) as session:
-            ids = await find(session, after, batch_size)
+            ids = await find(session, after, size)
         if not ids:
             return total
+        started = time.monotonic()
         async with db.session(write=True) as session:
             total += await apply(session, ids)
-        if len(ids) < batch_size:
+        if len(ids) < size:
             return total
         after = ids[-1]
+        quick = time.monotonic() - started < _SLOW_WRITE_S
+        size = min(batch_size, size * 2) if quick else max(1, size // 2)
 
 
 def _submissions_past(workspace_id: str, older_than: datetime, verdict: str | None) -> list[ColumnElement[bool]]:
@@ -130,7 +139,7 @@ async def purge(db: Database, *, now: datetime | None = None, batch_size: int = 
     Args:
         db: The database.
         now: The time the periods count back from; the current time when omitted.
-        batch_size: The most rows one write transaction changes.
+        batch_size: The most rows one write transaction changes (batches start smaller and grow while quick).
 
     Returns:
         How many rows of each kind were deleted or blanked by this run.

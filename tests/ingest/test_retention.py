@@ -14,12 +14,15 @@ from consent.models import ConsentEvent
 from core.database import Database, utcnow
 from core.ids import new_id
 from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
+from ingest import retention
 from ingest.models import Lead, Submission
 from ingest.retention import PurgeReport, PurgeScheduler, purge
 from tests.conftest import make_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.settings import Settings
     from tests.conftest import Client, Tenant
@@ -290,3 +293,22 @@ async def test_a_failing_purge_is_logged_and_the_scheduler_keeps_going(
     failures = [r for r in caplog.records if r.name == "leadwire.retention"]
     assert len(failures) >= 3
     assert all(r.exc_info for r in failures)
+
+
+@pytest.mark.parametrize(("slow_write_s", "expected"), [(60.0, [10, 20, 40, 30]), (0.0, [10, 5, 2, *[1] * 83])])
+async def test_batches_grow_while_writes_are_quick_and_shrink_when_they_are_slow(
+    db: Database, monkeypatch: pytest.MonkeyPatch, slow_write_s: float, expected: list[int]
+) -> None:
+    monkeypatch.setattr(retention, "_SLOW_WRITE_S", slow_write_s)
+    pending = [f"sub_{index:026d}" for index in range(100)]
+    sizes: list[int] = []
+
+    async def find(_session: AsyncSession, after: str, limit: int) -> list[str]:
+        return [item for item in pending if item > after][:limit]
+
+    async def apply(_session: AsyncSession, ids: list[str]) -> int:
+        sizes.append(len(ids))
+        return len(ids)
+
+    assert await retention._in_batches(db, find, apply, 1000) == 100
+    assert sizes == expected
