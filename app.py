@@ -24,13 +24,14 @@ from core.ratelimit import SubmitLimiter
 from core.settings import Settings, load_settings
 from delivery.routes import DeliveryController, EndpointController
 from delivery.worker import DeliveryWorker
+from embeds.consent_pages import confirm, confirm_page, receipt_page, withdraw
 from embeds.render import TEMPLATES
 from embeds.routes import EmbedController, embed_js, hosted_form, submit, thank_you
 from forms.routes import FormController
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
 from ingest.retention import PurgeScheduler
-from ingest.routes import LeadController, SubmissionController
+from ingest.routes import LeadController, PrivacyController, SubmissionController
 from ingest.writer import SubmissionWriter
 from workspaces.auth import provide_caller, require_api_key
 from workspaces.routes import WorkspaceController
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             NoticeController,
             LeadController,
             SubmissionController,
+            PrivacyController,
             EndpointController,
             DeliveryController,
         ],
@@ -95,9 +97,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{"bearer": []}],
     )
     return Litestar(
-        route_handlers=[healthz, readyz, hosted_form, submit, thank_you, embed_js, api],
+        route_handlers=[
+            healthz,
+            readyz,
+            hosted_form,
+            submit,
+            thank_you,
+            embed_js,
+            receipt_page,
+            withdraw,
+            confirm_page,
+            confirm,
+            api,
+        ],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
-        dependencies={"db_session": Provide(provide_db_session), "settings": Provide(provide_settings)},
+        dependencies={"db_session": Provide(provide_db_session), "app_settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),
         middleware=[refuse_nul_in_url],
         # Handlers import these only for type checking; Litestar resolves signatures with them at start-up.

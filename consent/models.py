@@ -45,6 +45,8 @@ class ConsentEvent(Base):
     __table_args__ = (
         Index("ix_consent_event_lead_id_id", "lead_id", "id"),
         Index("ix_consent_event_workspace_id_id", "workspace_id", "id"),
+        # Receipts read a submission's events; deleting a submission (retention) updates them: both need this.
+        Index("ix_consent_event_submission_id", "submission_id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -6,7 +6,15 @@ from datetime import datetime
 
 import msgspec
 
-__all__ = ("NoticeList", "NoticeOut")
+__all__ = (
+    "ConsentReceipt",
+    "NoticeList",
+    "NoticeOut",
+    "ReceiptController",
+    "ReceiptNotice",
+    "ReceiptPurpose",
+    "ReceiptSubject",
+)
 
 
 class NoticeOut(msgspec.Struct):
@@ -21,3 +29,56 @@ class NoticeOut(msgspec.Struct):
 
 class NoticeList(msgspec.Struct):
     items: list[NoticeOut]
+
+
+class ReceiptSubject(msgspec.Struct):
+    """The person the receipt is for (empty once their data is erased)."""
+
+    id: str | None
+    email: str | None
+    phone: str | None
+
+
+class ReceiptController(msgspec.Struct):
+    """Who collected the consent: the workspace."""
+
+    name: str
+    contact: str | None
+
+
+class ReceiptNotice(msgspec.Struct):
+    url: str | None
+    language: str
+
+
+class ReceiptPurpose(msgspec.Struct):
+    """One purpose as agreed at collection, and where it stands now."""
+
+    purpose: str
+    channel: str
+    state: str
+    """At collection: ``given`` or ``refused``."""
+    current_state: str
+    """Now: ``given``, ``refused``, ``confirmed`` or ``withdrawn``."""
+    notice_version: int
+    notice_text: str
+    """The exact text the person was shown, as it was then."""
+    text_sha256: str
+    recorded_at: datetime
+    withdrawable: bool
+
+
+class ConsentReceipt(msgspec.Struct):
+    """A consent receipt in the shape of ISO/IEC TS 27560:2023 (and the Kantara Consent Receipt v1.1 before it)."""
+
+    schema_version: str
+    receipt_id: str
+    receipt_url: str
+    event_time: datetime
+    collection_method: str
+    """``web form`` (the hosted page or a browser post), ``api`` (a JSON client), ``source`` (an inbound source)."""
+    data_subject: ReceiptSubject
+    controller: ReceiptController
+    privacy_notice: ReceiptNotice
+    purposes: list[ReceiptPurpose]
+    withdrawal_method: str

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from consent.models import ConsentEvent, ConsentNotice
+from consent.tokens import (
+    ExpiredLink,
+    InvalidLink,
+    confirmation_token,
+    read_confirmation,
+    read_receipt,
+    receipt_token,
+)
 from core.ids import new_id
 from forms import service as forms
 
@@ -17,7 +25,22 @@ if TYPE_CHECKING:
 
     from forms.models import Form
 
-__all__ = ("events_of_lead", "list_notices", "notices_for", "text_sha256")
+__all__ = (
+    "ExpiredLink",
+    "InvalidLink",
+    "append_events",
+    "confirmation_token",
+    "current_states",
+    "events_of_lead",
+    "events_of_submission",
+    "list_notices",
+    "notices_for",
+    "read_confirmation",
+    "read_receipt",
+    "receipt_token",
+    "redact_events",
+    "text_sha256",
+)
 
 _NoticeKey = tuple[str, str, str]  # purpose, channel, SHA-256 of the text
 
@@ -102,3 +125,44 @@ async def events_of_lead(session: AsyncSession, *, lead_id: str) -> list[tuple[C
         .order_by(ConsentEvent.recorded_at, ConsentEvent.purpose)
     )
     return [(event, notice) for event, notice in rows.all()]
+
+
+async def append_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Append consent events (rows of ``consent_event``; an ``id`` is given to rows without one). Never updates."""
+    for row in rows:
+        row.setdefault("id", new_id("ce"))
+    if rows:
+        await session.execute(insert(ConsentEvent), rows)
+
+
+async def current_states(session: AsyncSession, *, lead_id: str) -> dict[str, ConsentEvent]:
+    """The latest event of each purpose the lead has ever been asked about: where each consent stands now."""
+    events = await session.scalars(
+        select(ConsentEvent).where(ConsentEvent.lead_id == lead_id).order_by(ConsentEvent.recorded_at, ConsentEvent.id)
+    )
+    latest: dict[str, ConsentEvent] = {}
+    for event in events:
+        latest[event.purpose] = event
+    return latest
+
+
+async def events_of_submission(
+    session: AsyncSession, *, submission_id: str
+) -> list[tuple[ConsentEvent, ConsentNotice]]:
+    """The consent events recorded with one submission, with their notices, in purpose order."""
+    rows = await session.execute(
+        select(ConsentEvent, ConsentNotice)
+        .join(ConsentNotice, ConsentNotice.id == ConsentEvent.notice_id)
+        .where(ConsentEvent.submission_id == submission_id, ConsentEvent.state.in_(("given", "refused")))
+        .order_by(ConsentEvent.purpose)
+    )
+    return [(event, notice) for event, notice in rows.all()]
+
+
+async def redact_events(session: AsyncSession, *, lead_id: str) -> None:
+    """Erase what is personal in a lead's consent events (page, address, user agent); the facts stay for audit."""
+    await session.execute(
+        update(ConsentEvent)
+        .where(ConsentEvent.lead_id == lead_id)
+        .values(page_url=None, client_ip=None, user_agent=None)
+    )

@@ -111,6 +111,8 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
+            # Erased personal data must not linger in freed pages or cells of the file: overwrite it with zeros.
+            "PRAGMA secure_delete=ON",
         ):
             cursor.execute(pragma)
         cursor.close()
@@ -168,6 +170,19 @@ class Database:
                 yield session
             for callback in session.info.pop(_AFTER_COMMIT, ()):
                 callback()
+
+    async def flush_erased(self) -> None:
+        """After an erasure on SQLite, copy the write-ahead log into the file and truncate it, so that the old
+        versions of erased rows it still holds are gone from the disk too (``secure_delete`` zeroes them in the
+        file). PostgreSQL needs nothing here: its old row versions are reclaimed by vacuum."""
+        if not self.is_sqlite:
+            return
+        async with self.engine.connect() as connection:
+            # Outside any transaction (the DBAPI connection runs in autocommit): a checkpoint cannot run inside one.
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            cursor = await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await cursor.close()
 
     async def ping(self) -> None:
         """Run ``SELECT 1``; raises when the database cannot be reached."""

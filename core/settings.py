@@ -119,6 +119,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     idempotency_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 86_400
     """How long an ``Idempotency-Key`` and its stored response are kept."""
 
+    confirmation_max_age_seconds: Annotated[int, msgspec.Meta(ge=300, le=90 * 86_400)] = 7 * 86_400
+    """How long a double opt-in confirmation link stays valid."""
+
     @property
     def retry_delays(self) -> tuple[float, ...]:
         """The parsed ``delivery_retry_schedule``."""

@@ -80,11 +80,11 @@ class EndpointController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
-        settings: NamedDependency[Settings],
+        app_settings: NamedDependency[Settings],
         data: JSONBody[EndpointCreate],
     ) -> EndpointCreated:
         endpoint, secret = await service.create_endpoint(
-            db_session, workspace_id=caller.workspace_id, data=data, settings=settings, actor=caller.actor
+            db_session, workspace_id=caller.workspace_id, data=data, settings=app_settings, actor=caller.actor
         )
         return EndpointCreated(**msgspec.structs.asdict(_endpoint_out(endpoint)), secret=secret)
 
@@ -113,7 +113,7 @@ class EndpointController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
-        settings: NamedDependency[Settings],
+        app_settings: NamedDependency[Settings],
         endpoint_id: FromPath[str],
         data: JSONBody[EndpointUpdate],
     ) -> EndpointOut:
@@ -122,7 +122,7 @@ class EndpointController(Controller):
             workspace_id=caller.workspace_id,
             endpoint_id=endpoint_id,
             data=data,
-            settings=settings,
+            settings=app_settings,
             actor=caller.actor,
         )
         return _endpoint_out(endpoint)
@@ -140,11 +140,15 @@ class EndpointController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
-        settings: NamedDependency[Settings],
+        app_settings: NamedDependency[Settings],
         endpoint_id: FromPath[str],
     ) -> SecretRotated:
         secret, expires = await service.rotate_secret(
-            db_session, workspace_id=caller.workspace_id, endpoint_id=endpoint_id, settings=settings, actor=caller.actor
+            db_session,
+            workspace_id=caller.workspace_id,
+            endpoint_id=endpoint_id,
+            settings=app_settings,
+            actor=caller.actor,
         )
         return SecretRotated(secret=secret, previous_secret_expires_at=datetime.fromisoformat(expires))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, or_, select, update
 
 from core.database import utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -22,7 +22,7 @@ from delivery.history import (
     recover_endpoint,
     retry_delivery,
 )
-from delivery.models import Delivery, WebhookEndpoint
+from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
 from delivery.outbox import Event, enqueue, enqueue_many, forget_endpoints
 from delivery.signing import new_secret
 from delivery.ssrf import UnsafeTargetError, check_endpoint_url
@@ -48,7 +48,9 @@ __all__ = (
     "get_endpoint",
     "list_deliveries",
     "list_endpoints",
+    "messages_mentioning",
     "recover",
+    "redact_messages",
     "retry_delivery",
     "rotate_secret",
     "send_test_event",
@@ -228,3 +230,47 @@ async def send_test_event(session: AsyncSession, *, workspace_id: str, endpoint_
         session, workspace_id=workspace_id, event_type="webhook.test", payload={}, only_endpoint_id=endpoint.id
     )
     return message.id
+
+
+async def messages_mentioning(session: AsyncSession, *, workspace_id: str, needles: list[str]) -> list[str]:
+    """The ids of the workspace's messages whose payload contains any of ``needles`` (e.g. a lead's id)."""
+    if not needles:
+        return []
+    text = cast(Message.payload, String)
+    rows = await session.scalars(
+        select(Message.id).where(Message.workspace_id == workspace_id, or_(*(text.contains(n) for n in needles)))
+    )
+    return list(rows)
+
+
+async def redact_messages(
+    session: AsyncSession, *, workspace_id: str, message_ids: list[str], payload: dict[str, Any], reason: str
+) -> None:
+    """Replace the payload of these messages, and stop their pending deliveries: erased data is never sent again.
+
+    The attempts' stored response bodies go too, in case a receiver echoed what it was sent.
+    """
+    if not message_ids:
+        return
+    now = utcnow()
+    await session.execute(
+        update(Message).where(Message.workspace_id == workspace_id, Message.id.in_(message_ids)).values(payload=payload)
+    )
+    await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.workspace_id == workspace_id, Delivery.message_id.in_(message_ids), Delivery.status == "pending"
+        )
+        .values(
+            status="failed",
+            last_error=reason[:500],
+            completed_at=now,
+            updated_at=now,
+            lease_token=None,
+            lease_expires_at=None,
+        )
+    )
+    deliveries = select(Delivery.id).where(Delivery.message_id.in_(message_ids))
+    await session.execute(
+        update(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(deliveries)).values(response_body="")
+    )

@@ -161,4 +161,5 @@ def page_context(
         "parent_origin": parent_origin,
         "frame_script": FRAME_SCRIPT,
         "submit_label": "Send",
+        "privacy_notice_url": definition.settings.privacy_notice_url,
     }

@@ -126,6 +126,7 @@ async def thank_you(
         "parent_origin": parent,
         "submitted": str(request.query_params.get("s") or "sent")[:40] if parent else None,
         "redirect": definition.settings.redirect_url if parent else None,
+        "receipt_url": f"/c/{receipt}" if (receipt := request.query_params.get("r")) else None,
         "frame_script": FRAME_SCRIPT,
     }
     return Template(
@@ -161,8 +162,8 @@ class EmbedController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
-        settings: NamedDependency[Settings],
+        app_settings: NamedDependency[Settings],
         form_id: FromPath[str],
     ) -> EmbedOut:
         form = await forms.get_form(db_session, workspace_id=caller.workspace_id, form_id=form_id)
-        return embed_out(form, settings)
+        return embed_out(form, app_settings)

@@ -71,18 +71,18 @@ class FormController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
-        settings: NamedDependency[Settings],
+        app_settings: NamedDependency[Settings],
         data: JSONBody[FormCreate],
     ) -> Response[FormOut]:
         form = await service.create_form(db_session, workspace_id=caller.workspace_id, data=data, actor=caller.actor)
-        return _with_etag(form, settings, HTTP_201_CREATED)
+        return _with_etag(form, app_settings, HTTP_201_CREATED)
 
     @get("/", summary="List forms, newest first")
     async def list_forms(
         self,
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
-        settings: NamedDependency[Settings],
+        app_settings: NamedDependency[Settings],
         status: FromQuery[FormStatus | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
@@ -90,25 +90,25 @@ class FormController(Controller):
         forms, next_cursor = await service.list_forms(
             db_session, workspace_id=caller.workspace_id, status=status, limit=limit, cursor=cursor
         )
-        return FormList(items=[form_out(form, settings) for form in forms], next_cursor=next_cursor)
+        return FormList(items=[form_out(form, app_settings) for form in forms], next_cursor=next_cursor)
 
     @get("/{form_id:str}", summary="Get a form (its ETag is its version)")
     async def get_form(
         self,
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
-        settings: NamedDependency[Settings],
+        app_settings: NamedDependency[Settings],
         form_id: FromPath[str],
     ) -> Response[FormOut]:
         form = await service.get_form(db_session, workspace_id=caller.workspace_id, form_id=form_id)
-        return _with_etag(form, settings)
+        return _with_etag(form, app_settings)
 
     @patch("/{form_id:str}", summary="Change a form; send If-Match to refuse lost updates")
     async def update_form(
         self,
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[Caller],
-        settings: NamedDependency[Settings],
+        app_settings: NamedDependency[Settings],
         form_id: FromPath[str],
         data: JSONBody[FormUpdate],
         if_match: Annotated[str | None, HeaderParameter(name="if-match")] = None,
@@ -121,7 +121,7 @@ class FormController(Controller):
             actor=caller.actor,
             expected_version=_expected_version(if_match),
         )
-        return _with_etag(form, settings)
+        return _with_etag(form, app_settings)
 
     @delete("/{form_id:str}", summary="Delete a form; its public link stops working")
     async def delete_form(

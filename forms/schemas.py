@@ -76,6 +76,10 @@ class FormSettings(msgspec.Struct, forbid_unknown_fields=True):
     double_opt_in: bool = False
     theme_color: _Colour | None = None
     """The colour of the hosted page's button and focus ring, ``#rrggbb``; Leadwire's blue when unset."""
+    privacy_notice_url: Annotated[str, Meta(max_length=2_000, pattern=r"^https?://")] | None = None
+    """The privacy notice the consents refer to; shown on the page and in consent receipts."""
+    language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] = "en"
+    """The language of the form's texts (BCP 47), recorded in consent receipts."""
 
 
 class FormSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -88,6 +92,8 @@ class FormSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
     default_phone_region: Annotated[str, Meta(min_length=2, max_length=2)] | UnsetType | None = UNSET
     double_opt_in: bool | UnsetType = UNSET
     theme_color: _Colour | UnsetType | None = UNSET
+    privacy_notice_url: Annotated[str, Meta(max_length=2_000, pattern=r"^https?://")] | UnsetType | None = UNSET
+    language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] | UnsetType = UNSET
 
 
 class FormCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -25,6 +25,7 @@ __all__ = (
     "definition_of",
     "delete_form",
     "get_form",
+    "get_form_any",
     "get_published_form",
     "list_forms",
     "published_versions",
@@ -85,6 +86,18 @@ async def get_form(session: AsyncSession, *, workspace_id: str, form_id: str, fo
     if for_update:
         statement = statement.with_for_update()
     form = await session.scalar(statement)
+    if form is None:
+        raise NotFound(f"no form {form_id}")
+    return form
+
+
+async def get_form_any(session: AsyncSession, *, form_id: str) -> Form:
+    """A form by id whatever its status or workspace, deleted ones included: for records that point at it.
+
+    Raises:
+        NotFound: No such form.
+    """
+    form = await session.get(Form, form_id)
     if form is None:
         raise NotFound(f"no form {form_id}")
     return form

@@ -41,9 +41,13 @@ class Person:
     """Created by this transaction."""
     created_with_first: bool = False
     """Inserted with its first submission's values already in the row (that submission is ``lead.created``)."""
+    status: str = "active"
+    """``pending`` while the person is known only through unconfirmed double opt-in submissions."""
     changed: bool = field(default=False)
 
-    def absorb(self, *, email: str | None, phone: str | None, name: str | None, fields: dict[str, Any]) -> None:
+    def absorb(
+        self, *, email: str | None, phone: str | None, name: str | None, fields: dict[str, Any], **_: Any
+    ) -> None:
         """Take what a new accepted submission says about this person (a later value wins)."""
         if self.created_with_first:
             self.created_with_first = False  # the row already holds this submission's values
@@ -89,7 +93,14 @@ async def _select(
         value = lead.email if kind == "email" else lead.phone
         assert value is not None
         person = by_id.get(lead.id) or Person(
-            lead.id, lead.email, lead.phone, lead.name, dict(lead.fields), lead.submission_count, is_new=False
+            lead.id,
+            lead.email,
+            lead.phone,
+            lead.name,
+            dict(lead.fields),
+            lead.submission_count,
+            is_new=False,
+            status=lead.status,
         )
         by_id[lead.id] = person
         found.setdefault((lead.workspace_id, kind, value), person)
@@ -132,6 +143,7 @@ async def find_or_create_people(
                 "name": first["name"],
                 "fields": first["fields"],
                 "submission_count": 1,  # inserted with its first submission, which is always accepted
+                "status": first.get("status", "active"),
                 "created_at": now,
                 "updated_at": now,
             }
@@ -152,6 +164,7 @@ async def find_or_create_people(
                 1,
                 is_new=True,
                 created_with_first=True,
+                status=row["status"],
             )
         else:
             lost.append(key)
@@ -172,6 +185,7 @@ async def save_people(session: AsyncSession, people: Iterable[Person], now: date
             "name": p.name,
             "fields": p.fields,
             "submission_count": p.submission_count,
+            "status": p.status,
             "updated_at": now,
         }
         for p in people

@@ -65,6 +65,11 @@ class Pending:
     idempotency_key: str | None = None
     request_sha256: str | None = None
     idempotency_expires_at: datetime | None = None
+    double_opt_in: bool = False
+    """Hold the lead event until the person confirms through ``confirmation_url``."""
+    receipt_url: str | None = None
+    confirmation_url: str | None = None
+    confirmation_expires_at: datetime | None = None
     response: StoredResponse | None = None
     """What to store for the idempotency key (``None`` without one)."""
 
@@ -212,7 +217,8 @@ def _answer_reuse(item: Pending, record: tuple[str, StoredResponse, str]) -> Wri
 
 def _person_values(item: Pending) -> dict[str, Any]:
     clean = item.clean
-    return {"email": clean.email, "phone": clean.phone, "name": clean.name, "fields": clean.fields}
+    status = "pending" if item.double_opt_in else "active"
+    return {"email": clean.email, "phone": clean.phone, "name": clean.name, "fields": clean.fields, "status": status}
 
 
 def _submission_row(item: Pending, verdict: str, lead_id: str | None, fp: str) -> dict[str, Any]:
@@ -235,6 +241,10 @@ def _submission_row(item: Pending, verdict: str, lead_id: str | None, fp: str) -
         "client_ip": item.client_ip,
         "event_type": None,
         "message_id": None,
+        "confirmation": None,
+        "confirmed_at": None,
+        "pending_event": None,
+        "erased_at": None,
         "created_at": item.created_at,
     }
 
@@ -337,6 +347,7 @@ def _payload(
             "referrer": item.referrer,
             "utm": item.utm,
             "created_at": item.created_at.isoformat().replace("+00:00", "Z"),
+            "receipt_url": item.receipt_url,
         },
         "consent": [
             {
@@ -349,6 +360,42 @@ def _payload(
             }
             for row in consents
         ],
+    }
+
+
+def _lead_event(
+    item: Pending,
+    person: Person,
+    row: dict[str, Any],
+    consents: list[dict[str, Any]],
+    notices: dict[str, ConsentNotice],
+) -> delivery.Event:
+    """The event an accepted submission announces; under double opt-in, the request to confirm it instead."""
+    is_new = person.created_with_first or (person.status == "pending" and not item.double_opt_in)
+    person.absorb(**_person_values(item))
+    event_type = "lead.created" if is_new else "lead.updated"
+    payload = _payload(item, person, consents, notices, is_new=is_new)
+    if item.double_opt_in:
+        # Nothing about the lead goes out until the person confirms: the CRM gets the link to send them.
+        row["confirmation"] = "pending"
+        row["pending_event"] = {"type": event_type, "data": payload}
+        row["event_type"] = "lead.confirmation_requested"
+        return delivery.Event(item.form.workspace_id, row["event_type"], _confirmation_payload(item, payload))
+    if person.status == "pending":  # known only through unconfirmed double opt-in until now
+        person.status = "active"
+        person.changed = True
+    row["event_type"] = event_type
+    return delivery.Event(item.form.workspace_id, event_type, payload)
+
+
+def _confirmation_payload(item: Pending, payload: dict[str, Any]) -> dict[str, Any]:
+    """The ``data`` of ``lead.confirmation_requested``: who to ask, and the single-use link to send them."""
+    expires = item.confirmation_expires_at
+    return {
+        "lead": {key: payload["lead"][key] for key in ("id", "email", "phone", "name")},
+        "submission": {key: payload["submission"][key] for key in ("id", "form_id", "form_name", "created_at")},
+        "confirmation_url": item.confirmation_url,
+        "expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
     }
 
 
@@ -428,13 +475,9 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
         submissions.append(row)
         if person is None or verdicts[index] != "accepted":
             continue
-        is_new = person.created_with_first
-        person.absorb(**_person_values(item))
         rows = _consent_rows(item, person.id, notices[item.form.id])
         consent_rows.extend(rows)
-        row["event_type"] = "lead.created" if is_new else "lead.updated"
-        payload = _payload(item, person, rows, notices[item.form.id], is_new=is_new)
-        events.append(delivery.Event(item.form.workspace_id, row["event_type"], payload))
+        events.append(_lead_event(item, person, row, rows, notices[item.form.id]))
     messages = await delivery.enqueue_many(session, events)
     for row, message in zip((r for r in submissions if r["event_type"]), messages, strict=True):
         row["message_id"] = message.id

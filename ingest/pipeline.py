@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import msgspec
 
+from consent.tokens import confirmation_token, receipt_token
 from core.client_ip import truncated_ip
 from core.database import utcnow
 from core.errors import LeadwireError, NotFound, ServiceUnavailable
@@ -150,16 +151,22 @@ def embed_origin(value: str | None, allowed_origins: list[str]) -> str | None:
 
 
 def _response(
-    submission_id: str, form: Form, definition: Definition, *, wants_json: bool, embedded_in: str | None
+    submission_id: str,
+    form: Form,
+    definition: Definition,
+    *,
+    wants_json: bool,
+    embedded_in: str | None,
+    receipt: str,
 ) -> StoredResponse:
     if wants_json:
         return StoredResponse(201, msgspec.json.encode({"id": submission_id, "status": "accepted"}).decode(), None)
     if embedded_in is not None:
         # Inside an iframe the thank-you page stays in the frame and tells the host page (which may redirect).
-        query = urlencode({"embed": "1", "origin": embedded_in, "s": submission_id})
+        query = urlencode({"embed": "1", "origin": embedded_in, "s": submission_id, "r": receipt})
         return StoredResponse(303, "", f"/f/{form.slug}/thanks?{query}")
     redirect = allowed_redirect(definition.settings.redirect_url, definition.settings.allowed_origins)
-    return StoredResponse(303, "", redirect or f"/f/{form.slug}/thanks")
+    return StoredResponse(303, "", redirect or f"/f/{form.slug}/thanks?{urlencode({'r': receipt})}")
 
 
 async def published_form(db: Database, slug: str) -> Form:
@@ -272,8 +279,17 @@ def _prepare(
         client_ip=truncated_ip(facts.client_ip),
         created_at=now,
     )
+    receipt = receipt_token(settings, submission_id)
+    base = settings.public_base_url.rstrip("/")
+    pending.receipt_url = f"{base}/c/{receipt}"
+    if definition.settings.double_opt_in:
+        pending.double_opt_in = True
+        pending.confirmation_url = f"{base}/confirm/{confirmation_token(settings, submission_id)}"
+        pending.confirmation_expires_at = now + timedelta(seconds=settings.confirmation_max_age_seconds)
     embedded_in = embed_origin(raw.meta.get("_embed_origin"), definition.settings.allowed_origins)
-    response = _response(submission_id, form, definition, wants_json=facts.wants_json, embedded_in=embedded_in)
+    response = _response(
+        submission_id, form, definition, wants_json=facts.wants_json, embedded_in=embedded_in, receipt=receipt
+    )
     if key is not None:
         pending.idempotency_key = key
         pending.request_sha256 = idempotency.request_sha256(raw.content_type, raw.canonical())

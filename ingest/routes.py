@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.pagination import DEFAULT_LIMIT, Limit
 from ingest import service
 from ingest.schemas import (
     ConsentEventOut,
+    ErasureResult,
     LeadDetail,
     LeadList,
     LeadOut,
+    PersonExport,
+    PersonRequest,
     SubmissionList,
     SubmissionOut,
     Verdict,
+    WithdrawRequest,
+    WithdrawResult,
 )
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
     from consent.models import ConsentEvent, ConsentNotice
+    from core.database import Database
     from ingest.models import Lead, Submission
 
-__all__ = ("LeadController", "SubmissionController")
+__all__ = ("LeadController", "PrivacyController", "SubmissionController")
 
 
 def lead_out(lead: Lead) -> LeadOut:
@@ -116,6 +122,19 @@ class LeadController(Controller):
             consent_events=[consent_event_out(e, n) for e, n in events],
         )
 
+    @post("/{lead_id:str}/consents/withdraw", status_code=200, summary="Withdraw consents the person asked the CRM to")
+    async def withdraw(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        lead_id: FromPath[str],
+        data: JSONBody[WithdrawRequest],
+    ) -> WithdrawResult:
+        withdrawn = await service.withdraw_consents(
+            db_session, workspace_id=caller.workspace_id, lead_id=lead_id, purposes=data.purposes, indication="crm"
+        )
+        return WithdrawResult(withdrawn=withdrawn)
+
 
 class SubmissionController(Controller):
     """Every submission, including duplicates and spam, which are kept but never delivered."""
@@ -142,3 +161,38 @@ class SubmissionController(Controller):
             cursor=cursor,
         )
         return SubmissionList(items=[submission_out(s) for s in submissions], next_cursor=next_cursor)
+
+
+class PrivacyController(Controller):
+    """Data subject rights: export everything about a person, or erase it."""
+
+    path = "/privacy"
+    tags = ["privacy"]  # noqa: RUF012
+
+    @get("/export", summary="Every lead, submission and consent event of a person (by email or phone)")
+    async def export(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        email: FromQuery[str | None] = None,
+        phone: FromQuery[str | None] = None,
+    ) -> PersonExport:
+        found = await service.person_export(db_session, workspace_id=caller.workspace_id, email=email, phone=phone)
+        return PersonExport(
+            leads=[lead_out(lead) for lead in found["leads"]],
+            submissions=[submission_out(s) for s in found["submissions"]],
+            consent_events=[consent_event_out(e, n) for e, n in found["consent_events"]],
+        )
+
+    @post("/erase", status_code=200, summary="Erase a person's personal data, keeping tombstones for audit")
+    async def erase(
+        self, request: Request[Any, Any, Any], caller: NamedDependency[Caller], data: JSONBody[PersonRequest]
+    ) -> ErasureResult:
+        db: Database = request.app.state.db
+        async with db.session(write=True) as session:
+            erased = await service.erase_person(
+                session, workspace_id=caller.workspace_id, email=data.email, phone=data.phone, actor=caller.actor
+            )
+        if erased:
+            await db.flush_erased()  # the old row versions leave the disk too
+        return ErasureResult(erased_leads=erased)

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 __all__ = (
     "ConsentEventOut",
+    "ErasureResult",
     "LeadDetail",
     "LeadList",
     "LeadOut",
+    "PersonExport",
+    "PersonRequest",
     "SubmissionList",
     "SubmissionOut",
     "SubmitAccepted",
     "Verdict",
+    "WithdrawRequest",
+    "WithdrawResult",
 )
 
 Verdict = Literal["accepted", "duplicate", "spam"]
@@ -94,3 +99,34 @@ class LeadDetail(msgspec.Struct):
     submissions: list[SubmissionOut]
     consent_events: list[ConsentEventOut]
     """Oldest first: the history of what this person agreed to, purpose by purpose."""
+
+
+class WithdrawRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The purposes a person asked the CRM to stop using their data for."""
+
+    purposes: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(min_length=1)]
+
+
+class WithdrawResult(msgspec.Struct):
+    withdrawn: list[str]
+    """The purposes withdrawn now (those already withdrawn or never given are left as they were)."""
+
+
+class PersonRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A person, by email or by phone (one of them)."""
+
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+
+
+class PersonExport(msgspec.Struct):
+    """Everything the workspace holds about one person."""
+
+    leads: list[LeadOut]
+    submissions: list[SubmissionOut]
+    consent_events: list[ConsentEventOut]
+
+
+class ErasureResult(msgspec.Struct):
+    erased_leads: list[str]
+    """Tombstones are kept under these ids; everything personal about them is gone."""

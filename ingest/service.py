@@ -10,9 +10,10 @@ from consent import service as consent
 from core.errors import FieldError, NotFound, ValidationFailed
 from core.pagination import fetch_page
 from forms import service as forms
+from ingest.lifecycle import confirm_submission, pending_confirmation, receipt_of, withdraw_consents, workspace_of
 from ingest.models import Lead, Submission
 from ingest.normalise import InvalidValueError, canonical_email, e164_phone
-from ingest.parse import TRACKING_FIELDS
+from ingest.parse import TRACKING_FIELDS, clean_text
 from ingest.pipeline import (
     Outcome,
     RequestFacts,
@@ -22,8 +23,9 @@ from ingest.pipeline import (
     published_form,
     run_pipeline,
 )
+from ingest.privacy import erase_person, person_export
 from ingest.public import outcome_response, rate_limit_submissions, read_submission, submit_services
-from ingest.spam import issue_render_token
+from ingest.spam import issue_render_token, own_origin, request_origin
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,18 +37,28 @@ __all__ = (
     "Outcome",
     "RequestFacts",
     "SubmitServices",
+    "clean_text",
+    "confirm_submission",
     "definition_of",
     "embed_origin",
+    "erase_person",
     "get_lead",
     "issue_render_token",
     "list_leads",
     "list_submissions",
     "outcome_response",
+    "own_origin",
+    "pending_confirmation",
+    "person_export",
     "published_form",
     "rate_limit_submissions",
     "read_submission",
+    "receipt_of",
+    "request_origin",
     "run_pipeline",
     "submit_services",
+    "withdraw_consents",
+    "workspace_of",
 )
 
 

@@ -26,6 +26,7 @@ def upgrade() -> None:
     with op.batch_alter_table("consent_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("client_ip", sa.String(length=45), nullable=True))
         batch_op.add_column(sa.Column("user_agent", sa.String(length=500), nullable=True))
+        batch_op.create_index("ix_consent_event_submission_id", ["submission_id"], unique=False)
 
     with op.batch_alter_table("lead", schema=None) as batch_op:
         batch_op.add_column(sa.Column("status", sa.String(length=16), server_default="active", nullable=False))
@@ -68,5 +69,6 @@ def downgrade() -> None:
         batch_op.drop_column("status")
 
     with op.batch_alter_table("consent_event", schema=None) as batch_op:
+        batch_op.drop_index("ix_consent_event_submission_id")
         batch_op.drop_column("user_agent")
         batch_op.drop_column("client_ip")

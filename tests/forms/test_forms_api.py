@@ -279,3 +279,12 @@ async def test_oversized_bodies_are_413(client: Client, tenant: Tenant) -> None:
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_unknown_key_in_settings_is_a_422_not_a_500(client: Client, tenant: Tenant) -> None:
+    # Litestar reports a body error at `settings` as a failure of any dependency of that name (a 500); the app's
+    # settings are provided as `app_settings` so that a body field called `settings` stays the client's error.
+    created = await client.post("/api/v1/forms", json={"name": "F", "settings": {"bogus": 1}}, headers=tenant.headers)
+
+    assert created.status_code == 422
+    assert created.json()["errors"][0]["field"].startswith("settings")

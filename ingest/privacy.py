@@ -1,0 +1,135 @@
+"""Privacy rights over the admin API: everything about a person as JSON, and erasure that leaves a tombstone."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from consent import service as consent
+from core.database import utcnow
+from core.errors import FieldError, ValidationFailed
+from delivery import service as delivery
+from ingest.models import Lead, Submission
+from ingest.normalise import InvalidValueError, canonical_email, e164_phone
+from workspaces import service as workspaces
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ("erase_person", "find_person", "person_export")
+
+_ERASED_PAYLOAD_NOTE = "the personal data of this event was erased at the person's request"
+
+
+def _identity(email: str | None, phone: str | None) -> tuple[str | None, str | None]:
+    if (email is None) == (phone is None):
+        raise ValidationFailed([FieldError("email", "required", "give the person's email or their phone, not both")])
+    try:
+        return (canonical_email(email) if email else None), (e164_phone(phone, None) if phone else None)
+    except InvalidValueError as exc:
+        raise ValidationFailed([FieldError("email" if email else "phone", exc.code, exc.message)]) from exc
+
+
+async def find_person(
+    session: AsyncSession, *, workspace_id: str, email: str | None, phone: str | None, for_update: bool = False
+) -> list[Lead]:
+    """The workspace's leads of the person with this email (canonical), or this phone (E.164); erased ones excluded.
+
+    Raises:
+        ValidationFailed: Neither or both given, or not an address or number.
+    """
+    canonical, number = _identity(email, phone)
+    statement = select(Lead).where(Lead.workspace_id == workspace_id, Lead.erased_at.is_(None))
+    statement = statement.where(Lead.email == canonical) if canonical else statement.where(Lead.phone == number)
+    if for_update:
+        statement = statement.with_for_update()
+    return list((await session.scalars(statement.order_by(Lead.id))).all())
+
+
+async def person_export(
+    session: AsyncSession, *, workspace_id: str, email: str | None, phone: str | None
+) -> dict[str, Any]:
+    """Every lead, submission and consent event of the person, for a data subject access request.
+
+    Raises:
+        ValidationFailed: Neither or both of email and phone, or an invalid one.
+    """
+    leads = await find_person(session, workspace_id=workspace_id, email=email, phone=phone)
+    lead_ids = [lead.id for lead in leads]
+    submissions = (
+        (
+            await session.scalars(select(Submission).where(Submission.lead_id.in_(lead_ids)).order_by(Submission.id))
+        ).all()
+        if lead_ids
+        else []
+    )
+    events = [pair for lead_id in lead_ids for pair in await consent.events_of_lead(session, lead_id=lead_id)]
+    return {"leads": leads, "submissions": list(submissions), "consent_events": events}
+
+
+async def erase_person(
+    session: AsyncSession, *, workspace_id: str, email: str | None, phone: str | None, actor: str
+) -> list[str]:
+    """Erase the person's personal data; keep a tombstone of each lead and the non-personal consent facts.
+
+    Lead fields, submission values, pages, addresses and user agents are removed; the consent events keep their
+    purpose, state, notice and time. The webhooks about the person are redacted (their pending deliveries stop, so
+    erased data is never sent again), ``lead.erased`` is delivered, and the audit log records the erasure without
+    the data.
+
+    Returns:
+        The ids of the erased leads (empty when the person is unknown).
+
+    Raises:
+        ValidationFailed: Neither or both of email and phone, or an invalid one.
+    """
+    leads = await find_person(session, workspace_id=workspace_id, email=email, phone=phone, for_update=True)
+    now = utcnow()
+    erased = []
+    for lead in leads:
+        submissions = list((await session.scalars(select(Submission.id).where(Submission.lead_id == lead.id))).all())
+        messages = await delivery.messages_mentioning(
+            session, workspace_id=workspace_id, needles=[lead.id, *submissions]
+        )
+        tombstone = {"lead": {"id": lead.id}, "erased": True, "note": _ERASED_PAYLOAD_NOTE}
+        await delivery.redact_messages(
+            session, workspace_id=workspace_id, message_ids=messages, payload=tombstone, reason="erased before delivery"
+        )
+        await session.execute(
+            update(Submission)
+            .where(Submission.lead_id == lead.id)
+            .values(
+                fields={},
+                page_url=None,
+                referrer=None,
+                utm={},
+                user_agent=None,
+                client_ip=None,
+                pending_event=None,
+                erased_at=now,
+            )
+        )
+        await consent.redact_events(session, lead_id=lead.id)
+        lead.email = lead.phone = lead.name = None
+        lead.fields = {}
+        lead.erased_at = now
+        lead.status = "erased"
+        lead.updated_at = now
+        await delivery.enqueue(
+            session,
+            workspace_id=workspace_id,
+            event_type="lead.erased",
+            payload={"lead": {"id": lead.id}, "submissions": submissions, "erased_at": now.isoformat()},
+        )
+        await workspaces.record_audit(
+            session,
+            workspace_id=workspace_id,
+            actor=actor,
+            action="lead.erased",
+            target_type="lead",
+            target_id=lead.id,
+            details={"submissions": len(submissions)},
+        )
+        erased.append(lead.id)
+    return erased

@@ -1,0 +1,272 @@
+"""Receipts, one-click withdrawal, double opt-in, export and erasure: the consent lifecycle end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.engine import make_url
+from standardwebhooks import Webhook
+
+from consent import service as consent
+from core.database import Base
+from tests.ingest.conftest import add_endpoint, create_form, token, valid
+
+if TYPE_CHECKING:
+    from core.database import Database
+    from core.settings import Settings
+    from tests.conftest import Client, Tenant
+    from tests.webhooks import Receiver
+
+
+def _event(endpoint: dict[str, Any], receiver: Receiver, index: int) -> dict[str, Any]:
+    headers, body = receiver.requests[index]
+    verified: dict[str, Any] = Webhook(endpoint["secret"]).verify(body, headers)
+    return verified
+
+
+async def _browser_post(client: Client, form: dict[str, Any], settings: Settings, **values: Any) -> str:
+    body = {"name": "Asha Rao", "email": "asha@example.com", "consent": ["sales_contact", "marketing"], **values}
+    response = await client.post(
+        f"/f/{form['slug']}", data={**body, "_t": token(settings, form["id"])}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    return response.headers["location"]
+
+
+async def test_a_prospect_opens_the_receipt_from_the_thank_you_page_and_withdraws_with_one_click(
+    app_client: Client, tenant: Tenant, receiver: Receiver, ingest_settings: Settings
+) -> None:
+    form = await create_form(app_client, tenant)
+    endpoint = await add_endpoint(app_client, tenant, receiver.url)
+
+    thanks = await app_client.get(await _browser_post(app_client, form, ingest_settings))
+    link = re.search(r'<a href="(/c/[^"]+)">See what you agreed to', thanks.text)
+    assert link is not None
+    page = await app_client.get(link[1])
+    as_json = await app_client.get(link[1], headers={"Accept": "application/json"})
+    await receiver.wait_for(1)
+    created = _event(endpoint, receiver, 0)
+    withdrawn = await app_client.post(f"{link[1]}/withdraw", data={"purpose": "marketing"}, follow_redirects=False)
+    after = await app_client.get(withdrawn.headers["location"])
+    again = await app_client.post(f"{link[1]}/withdraw", data={"purpose": "marketing"}, follow_redirects=False)
+    await receiver.wait_for(2)
+    await asyncio.sleep(0.3)
+
+    assert page.status_code == 200
+    assert "Send me product news by email. I can unsubscribe at any time." in page.text
+    assert page.text.count("Withdraw this consent") == 2
+    receipt = as_json.json()
+    assert receipt["schema_version"] == "ISO/IEC TS 27560:2023"
+    assert receipt["data_subject"]["email"] == "asha@example.com"
+    assert receipt["controller"]["name"] == "Acme"
+    assert receipt["collection_method"] == "web form"
+    assert [(p["purpose"], p["state"], p["current_state"]) for p in receipt["purposes"]] == [
+        ("marketing", "given", "given"),
+        ("sales_contact", "given", "given"),
+    ]
+    assert created["data"]["submission"]["receipt_url"] == receipt["receipt_url"]
+    assert urlsplit(receipt["receipt_url"]).path == link[1]
+    assert withdrawn.status_code == again.status_code == 303
+    assert "Your consent has been withdrawn." in after.text
+    assert after.text.count("Withdraw this consent") == 1
+    assert len(receiver.requests) == 2  # the second click changed nothing and sent nothing
+    event = _event(endpoint, receiver, 1)
+    assert event["type"] == "consent.withdrawn"
+    assert event["data"]["consent"][0]["purpose"] == "marketing"
+    assert event["data"]["indication"] == "receipt"
+    assert event["data"]["lead"]["email"] == "asha@example.com"
+
+
+async def test_a_receipt_link_that_was_not_issued_is_not_found_and_another_site_cannot_withdraw(
+    app_client: Client, tenant: Tenant, ingest_settings: Settings
+) -> None:
+    form = await create_form(app_client, tenant)
+    location = await _browser_post(app_client, form, ingest_settings)
+    receipt = "/c/" + location.split("r=", 1)[1]
+
+    forged = await app_client.get(receipt[:-3] + "xyz")
+    cross_site = await app_client.post(
+        f"{receipt}/withdraw", data={"purpose": "marketing"}, headers={"Origin": "https://evil.example"}
+    )
+
+    assert forged.status_code == 404
+    assert cross_site.status_code == 403
+
+
+async def test_old_receipts_keep_the_exact_old_text_after_the_form_changes(
+    app_client: Client, tenant: Tenant, ingest_settings: Settings
+) -> None:
+    form = await create_form(app_client, tenant)
+    location = await _browser_post(app_client, form, ingest_settings)
+    consents = [form["consents"][0], {**form["consents"][1], "text": "A brand new marketing text."}]
+    await app_client.patch(f"/api/v1/forms/{form['id']}", json={"consents": consents}, headers=tenant.headers)
+
+    receipt = (await app_client.get("/c/" + location.split("r=", 1)[1], headers={"Accept": "application/json"})).json()
+
+    texts = {p["purpose"]: (p["notice_version"], p["notice_text"]) for p in receipt["purposes"]}
+    assert texts["marketing"] == (1, "Send me product news by email. I can unsubscribe at any time.")
+
+
+async def test_the_crm_withdraws_a_consent_the_person_asked_it_to(
+    app_client: Client, tenant: Tenant, other_tenant: Tenant, receiver: Receiver
+) -> None:
+    form = await create_form(app_client, tenant)
+    endpoint = await add_endpoint(app_client, tenant, receiver.url)
+    await app_client.post(f"/f/{form['slug']}", json=valid())
+    lead_id = (await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"][0]["id"]
+    url = f"/api/v1/leads/{lead_id}/consents/withdraw"
+
+    done = await app_client.post(url, json={"purposes": ["sales_contact", "marketing"]}, headers=tenant.headers)
+    unknown = await app_client.post(url, json={"purposes": ["lottery"]}, headers=tenant.headers)
+    theirs = await app_client.post(url, json={"purposes": ["sales_contact"]}, headers=other_tenant.headers)
+    await receiver.wait_for(2)
+    history = (await app_client.get(f"/api/v1/leads/{lead_id}", headers=tenant.headers)).json()["consent_events"]
+
+    assert done.json() == {"withdrawn": ["sales_contact"]}  # marketing was refused: nothing to withdraw
+    assert unknown.status_code == 422
+    assert theirs.status_code == 404
+    assert [(e["purpose"], e["state"], e["indication"]) for e in history][-1] == ("sales_contact", "withdrawn", "crm")
+    assert _event(endpoint, receiver, 1)["type"] == "consent.withdrawn"
+
+
+async def test_double_opt_in_delivers_nothing_until_the_link_is_confirmed_and_the_link_works_once(
+    app_client: Client, tenant: Tenant, receiver: Receiver
+) -> None:
+    form = await create_form(app_client, tenant, settings={"double_opt_in": True})
+    endpoint = await add_endpoint(app_client, tenant, receiver.url)
+
+    await app_client.post(f"/f/{form['slug']}", json=valid(), headers={"User-Agent": "Mail/1.0"})
+    await receiver.wait_for(1)
+    requested = _event(endpoint, receiver, 0)
+    lead = (await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"][0]
+    path = urlsplit(requested["data"]["confirmation_url"]).path
+    opened = await app_client.get(path)
+    await asyncio.sleep(0.3)
+    assert len(receiver.requests) == 1  # opening the link (as mail scanners do) confirms nothing
+    confirmed = await app_client.post(path, headers={"User-Agent": "Browser/2.0"})
+    await receiver.wait_for(2)
+    twice = await app_client.post(path)
+    reopened = await app_client.get(path)
+    created = _event(endpoint, receiver, 1)
+    history = (await app_client.get(f"/api/v1/leads/{lead['id']}", headers=tenant.headers)).json()["consent_events"]
+
+    assert requested["type"] == "lead.confirmation_requested"
+    assert requested["data"]["lead"]["email"] == "asha@example.com"
+    assert "consent" not in requested["data"]
+    assert opened.status_code == 200
+    assert 'action="/confirm/' in opened.text
+    assert confirmed.status_code == 200
+    assert created["type"] == "lead.created"
+    assert created["data"]["lead"]["is_new"] is True
+    assert created["data"]["confirmation"]["user_agent"] == "Browser/2.0"
+    assert ("sales_contact", "confirmed") in [(c["purpose"], c["state"]) for c in created["data"]["consent"]]
+    assert twice.status_code == reopened.status_code == 409
+    confirmations = [e for e in history if e["state"] == "confirmed"]
+    assert [(e["purpose"], e["indication"]) for e in confirmations] == [("sales_contact", "link")]
+    await asyncio.sleep(0.3)
+    assert len(receiver.requests) == 2
+
+
+def test_confirmation_links_expire(ingest_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr(time, "time", lambda: 1_700_000_000.0)
+        old = consent.confirmation_token(ingest_settings, "sub_x")
+    fresh = consent.confirmation_token(ingest_settings, "sub_x")
+
+    with pytest.raises(consent.ExpiredLink):
+        consent.read_confirmation(ingest_settings, old)
+    with pytest.raises(consent.InvalidLink):
+        consent.read_confirmation(ingest_settings, fresh + "x")
+    assert consent.read_confirmation(ingest_settings, fresh) == "sub_x"
+
+
+async def test_an_export_holds_everything_about_the_person(app_client: Client, tenant: Tenant) -> None:
+    form = await create_form(app_client, tenant)
+    await app_client.post(f"/f/{form['slug']}", json=valid())
+    await app_client.post(f"/f/{form['slug']}", json=valid(email="other@example.com"))
+
+    export = await app_client.get(
+        "/api/v1/privacy/export", params={"email": "ASHA@example.com"}, headers=tenant.headers
+    )
+    neither = await app_client.get("/api/v1/privacy/export", headers=tenant.headers)
+
+    body = export.json()
+    assert [lead["email"] for lead in body["leads"]] == ["asha@example.com"]
+    assert len(body["submissions"]) == 1
+    assert {e["purpose"] for e in body["consent_events"]} == {"sales_contact", "marketing"}
+    assert neither.status_code == 422
+
+
+async def test_an_erased_person_is_gone_from_the_database_while_the_audit_log_keeps_the_fact(
+    app_client: Client, tenant: Tenant, receiver: Receiver, ingest_settings: Settings, db: Database, database_url: str
+) -> None:
+    secret = "zq7-erase-me@example.com"
+    form = await create_form(app_client, tenant)
+    endpoint = await add_endpoint(app_client, tenant, receiver.url)
+    await _browser_post(
+        app_client, form, ingest_settings, email=secret, name="Zed Quill", _page_url=f"https://x.example/?e={secret}"
+    )
+    await app_client.post(f"/f/{form['slug']}", json=valid(email=secret.upper(), team_size="51+"))
+    await receiver.wait_for(2)
+    lead_id = (await app_client.get("/api/v1/leads", params={"email": secret}, headers=tenant.headers)).json()["items"][
+        0
+    ]["id"]
+
+    erased = await app_client.post("/api/v1/privacy/erase", json={"email": secret}, headers=tenant.headers)
+    await receiver.wait_for(3)
+
+    assert erased.status_code == 200
+    assert erased.json() == {"erased_leads": [lead_id]}
+    event = _event(endpoint, receiver, 2)
+    assert event["type"] == "lead.erased"
+    assert secret not in str(event)
+    assert "Zed" not in str(event)
+    export = await app_client.get("/api/v1/privacy/export", params={"email": secret}, headers=tenant.headers)
+    assert export.json() == {"leads": [], "submissions": [], "consent_events": []}
+    tombstone = (await app_client.get(f"/api/v1/leads/{lead_id}", headers=tenant.headers)).json()
+    assert tombstone["lead"]["email"] is None
+    assert {e["purpose"] for e in tombstone["consent_events"]} == {"sales_contact", "marketing"}  # facts kept
+    submissions = (await app_client.get("/api/v1/submissions", headers=tenant.headers)).json()["items"]
+    assert [(s["fields"], s["user_agent"], s["client_ip"], s["page_url"]) for s in submissions] == [
+        ({}, None, None, None)
+    ] * 2
+    audit = (await app_client.get("/api/v1/audit-events", headers=tenant.headers)).json()["items"]
+    assert any(a["action"] == "lead.erased" and a["target_id"] == lead_id for a in audit)
+    assert secret not in str(audit)
+    deliveries = (await app_client.get("/api/v1/deliveries", headers=tenant.headers)).json()["items"]
+    for delivery in deliveries:
+        detail = (await app_client.get(f"/api/v1/deliveries/{delivery['id']}", headers=tenant.headers)).text
+        assert secret not in detail.lower()
+        assert "zed quill" not in detail.lower()
+    await _nowhere_in_the_database(db, database_url, [secret, "Zed Quill"])
+
+
+async def _nowhere_in_the_database(db: Database, database_url: str, needles: list[str]) -> None:
+    """No column of any table holds the needles, and on SQLite not even the bytes of the file do."""
+    async with db.session(write=False) as session:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                found = await session.scalar(
+                    select(func.count())
+                    .select_from(table)
+                    .where(
+                        func.lower(cast(column, String)).contains(needles[0].lower())
+                        | func.lower(cast(column, String)).contains(needles[1].lower())
+                    )
+                )
+                assert found == 0, f"{table.name}.{column.name}"
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        await db.dispose()
+        for path in (Path(url.database), Path(url.database + "-wal")):
+            if await asyncio.to_thread(path.exists):
+                data = (await asyncio.to_thread(path.read_bytes)).lower()
+                for needle in needles:
+                    assert needle.lower().encode() not in data, f"{needle} is still in {path.name}"
