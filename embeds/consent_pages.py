@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -51,7 +51,7 @@ def _who(request: Request[Any, Any, Any]) -> tuple[str | None, str | None]:
 
 def _receipt_response(request: Request[Any, Any, Any], receipt: ConsentReceipt, token: str, notice: str | None) -> Any:
     if "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", ""):
-        return Response(receipt, headers=_HEADERS)
+        return Response(receipt, headers=_HEADERS, media_type=MediaType.JSON)
     context = {
         "receipt": receipt,
         "controller": receipt.controller.name,
@@ -63,7 +63,12 @@ def _receipt_response(request: Request[Any, Any, Any], receipt: ConsentReceipt, 
     return Template(template_name="receipt.html", context=context, headers=_HEADERS)
 
 
-@get("/c/{token:str}", summary="A consent receipt (HTML, or JSON with Accept: application/json)", tags=["public"])
+@get(
+    "/c/{token:str}",
+    summary="A consent receipt (HTML, or JSON with Accept: application/json)",
+    tags=["public"],
+    media_type=MediaType.HTML,
+)
 async def receipt_page(
     token: FromPath[str],
     request: Request[Any, Any, Any],
@@ -79,7 +84,13 @@ async def receipt_page(
     return _receipt_response(request, receipt, token, notice)
 
 
-@post("/c/{token:str}/withdraw", summary="Withdraw one consent from its receipt", tags=["public"], status_code=303)
+@post(
+    "/c/{token:str}/withdraw",
+    summary="Withdraw one consent from its receipt",
+    tags=["public"],
+    status_code=303,
+    media_type=MediaType.HTML,
+)
 async def withdraw(
     token: FromPath[str],
     request: Request[Any, Any, Any],

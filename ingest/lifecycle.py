@@ -95,7 +95,9 @@ async def receipt_of(session: AsyncSession, settings: Settings, *, submission_id
             )
         )
     url = f"{settings.public_base_url.rstrip('/')}/c/{receipt_token(settings, submission.id)}"
-    contact = workspace.settings.get("contact_email") if isinstance(workspace.settings, dict) else None
+    owner = workspace.settings if isinstance(workspace.settings, dict) else {}
+    contact = owner.get("contact_email")
+    notice_url = definition.settings.privacy_notice_url or owner.get("privacy_policy_url")
     return ConsentReceipt(
         schema_version=SCHEMA_VERSION,
         receipt_id=f"rcpt_{submission.id.removeprefix('sub_')}",
@@ -108,7 +110,7 @@ async def receipt_of(session: AsyncSession, settings: Settings, *, submission_id
             phone=lead.phone if lead else None,
         ),
         controller=ReceiptController(name=workspace.name, contact=contact),
-        privacy_notice=ReceiptNotice(url=definition.settings.privacy_notice_url, language=definition.settings.language),
+        privacy_notice=ReceiptNotice(url=notice_url, language=definition.settings.language),
         purposes=purposes,
         withdrawal_method=f"one click per purpose on {url}, or ask {workspace.name} directly",
     )

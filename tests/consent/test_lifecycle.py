@@ -60,6 +60,9 @@ async def test_a_prospect_opens_the_receipt_from_the_thank_you_page_and_withdraw
     await asyncio.sleep(0.3)
 
     assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert as_json.headers["content-type"].startswith("application/json")
+    assert after.headers["content-type"].startswith("text/html")
     assert "Send me product news by email. I can unsubscribe at any time." in page.text
     assert page.text.count("Withdraw this consent") == 2
     receipt = as_json.json()

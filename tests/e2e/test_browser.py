@@ -194,9 +194,18 @@ async def test_without_javascript_the_hosted_page_shows_errors_then_thanks(
     status = page.get_by_role("status")
     await status.wait_for()
 
+    thanks = await status.inner_text()
+    await page.get_by_role("link", name="See what you agreed to").click()
+    await page.get_by_role("heading", name="Your consent receipt").wait_for()
+    if SCREENSHOTS:
+        await page.screenshot(path=f"{SCREENSHOTS}/receipt-phone.png", full_page=True)
+    await page.get_by_role("button", name="Withdraw this consent").first.click()
+    withdrawn = await page.get_by_role("status").inner_text()
+
     assert title.startswith("Error: ")
     assert focused == "error-summary"
-    assert "Thanks!" in await status.inner_text()
+    assert "Thanks!" in thanks
+    assert withdrawn == "Your consent has been withdrawn."
     await context.close()
 
 
