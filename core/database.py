@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,7 @@ NAMING_CONVENTION = {
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 _WRITE_OPTION = "leadwire_write"
+_logger = logging.getLogger("leadwire.database")
 
 
 _AFTER_COMMIT = "leadwire_after_commit"
@@ -181,8 +184,14 @@ class Database:
             # Outside any transaction (the DBAPI connection runs in autocommit): a checkpoint cannot run inside one.
             raw = (await connection.get_raw_connection()).driver_connection
             assert raw is not None
-            cursor = await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            await cursor.close()
+            for attempt in range(20):  # a reader (the worker, a purge) may hold the log for a moment
+                cursor = await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, *_ = await cursor.fetchone() or (1,)
+                await cursor.close()
+                if not busy:
+                    return
+                await asyncio.sleep(0.05 * (attempt + 1))
+            _logger.warning("the write-ahead log is still in use; erased data leaves it at the next checkpoint")
 
     async def ping(self) -> None:
         """Run ``SELECT 1``; raises when the database cannot be reached."""

@@ -238,7 +238,9 @@ async def messages_mentioning(session: AsyncSession, *, workspace_id: str, needl
         return []
     text = cast(Message.payload, String)
     rows = await session.scalars(
-        select(Message.id).where(Message.workspace_id == workspace_id, or_(*(text.contains(n) for n in needles)))
+        select(Message.id).where(
+            Message.workspace_id == workspace_id, or_(*(text.contains(n, autoescape=True) for n in needles))
+        )
     )
     return list(rows)
 

@@ -91,7 +91,7 @@ async def receipt_of(session: AsyncSession, settings: Settings, *, submission_id
                 notice_text=notice.text,
                 text_sha256=notice.text_sha256,
                 recorded_at=event.recorded_at,
-                withdrawable=current_state in _WITHDRAWABLE,
+                withdrawable=current_state in _WITHDRAWABLE and lead is not None and lead.erased_at is None,
             )
         )
     url = f"{settings.public_base_url.rstrip('/')}/c/{receipt_token(settings, submission.id)}"
@@ -231,16 +231,20 @@ async def confirm_submission(
         NotFound: No such submission, or not one that needs confirming.
         Conflict: Already confirmed: a link works once.
     """
+    # Lead first, then submission: the order erasure takes them in, so the two never deadlock on PostgreSQL.
+    lead_id = (await _submission(session, submission_id)).lead_id
+    lead = await session.scalar(select(Lead).where(Lead.id == lead_id).with_for_update()) if lead_id else None
     submission = await _submission(session, submission_id, for_update=True)
-    if submission.confirmation is None or submission.erased_at is not None or submission.lead_id is None:
+    if submission.confirmation is None or submission.erased_at is not None or lead is None or lead.erased_at:
         raise NotFound("nothing to confirm")
     if submission.confirmation != "pending":
         raise Conflict("this link has already been used")
     now = utcnow()
-    lead = await session.scalar(select(Lead).where(Lead.id == submission.lead_id).with_for_update())
-    assert lead is not None
-    given = [
-        e for e, _ in await consent.events_of_submission(session, submission_id=submission.id) if e.state == "given"
+    states = await consent.current_states(session, lead_id=lead.id)
+    given = [  # still given: not withdrawn (from the receipt, or through the CRM) since
+        event
+        for event, _ in await consent.events_of_submission(session, submission_id=submission.id)
+        if event.state == "given" and states[event.purpose].state == "given"
     ]
     await consent.append_events(
         session,
@@ -265,6 +269,14 @@ async def confirm_submission(
     )
     held = dict(submission.pending_event or {})
     data = dict(held.get("data", {}))
+    changes = held.get("apply_to_lead")
+    if changes:  # a known person: what they sent changes their lead only now
+        lead.fields = {**lead.fields, **submission.fields}
+        lead.name = changes.get("name") or lead.name
+        lead.phone = changes.get("phone") or lead.phone
+        lead.submission_count += 1
+        lead.updated_at = now
+        data["lead"] = {**data.get("lead", {}), "name": lead.name, "phone": lead.phone}
     first = lead.status == "pending"
     event_type = "lead.created" if first else "lead.updated"
     data["lead"] = {**data.get("lead", {}), "is_new": first}

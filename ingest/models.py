@@ -59,6 +59,7 @@ class Submission(Base):
         Index("ix_submission_workspace_id_verdict_id", "workspace_id", "verdict", "id"),
         Index("ix_submission_lead_id_form_id_fingerprint", "lead_id", "form_id", "fingerprint"),
         Index("ix_submission_form_id_fingerprint", "form_id", "fingerprint"),
+        Index("ix_submission_workspace_id_person", "workspace_id", "person"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -74,6 +75,9 @@ class Submission(Base):
     consents: Mapped[list[str]] = mapped_column()
     """The purposes the prospect granted."""
     fingerprint: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str | None] = mapped_column(String(254), default=None)
+    """The canonical email, else the E.164 phone, that was sent, whatever the verdict: spam is personal data too,
+    and must be found for an export or an erasure although it belongs to no lead."""
     page_url: Mapped[str | None] = mapped_column(String(2000), default=None)
     referrer: Mapped[str | None] = mapped_column(String(2000), default=None)
     utm: Mapped[dict[str, Any]] = mapped_column()

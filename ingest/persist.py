@@ -234,6 +234,7 @@ def _submission_row(item: Pending, verdict: str, lead_id: str | None, fp: str) -
         "fields": item.clean.fields,
         "consents": item.clean.granted,
         "fingerprint": fp,
+        "person": item.clean.email or item.clean.phone,
         "page_url": item.page_url,
         "referrer": item.referrer,
         "utm": item.utm,
@@ -372,13 +373,17 @@ def _lead_event(
 ) -> delivery.Event:
     """The event an accepted submission announces; under double opt-in, the request to confirm it instead."""
     is_new = person.created_with_first or (person.status == "pending" and not item.double_opt_in)
-    person.absorb(**_person_values(item))
+    # Under double opt-in, a known person's lead changes only once they confirm: anyone can type their address.
+    held = item.double_opt_in and not person.created_with_first
+    if not held:
+        person.absorb(**_person_values(item))
     event_type = "lead.created" if is_new else "lead.updated"
     payload = _payload(item, person, consents, notices, is_new=is_new)
     if item.double_opt_in:
         # Nothing about the lead goes out until the person confirms: the CRM gets the link to send them.
         row["confirmation"] = "pending"
-        row["pending_event"] = {"type": event_type, "data": payload}
+        changes = {"name": item.clean.name, "phone": item.clean.phone} if held else None
+        row["pending_event"] = {"type": event_type, "data": payload, "apply_to_lead": changes}
         row["event_type"] = "lead.confirmation_requested"
         return delivery.Event(item.form.workspace_id, row["event_type"], _confirmation_payload(item, payload))
     if person.status == "pending":  # known only through unconfirmed double opt-in until now

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, delete, or_, select, update
 
 from consent import service as consent
 from core.database import utcnow
 from core.errors import FieldError, ValidationFailed
 from delivery import service as delivery
-from ingest.models import Lead, Submission
+from ingest.models import IdempotencyRecord, Lead, Submission
 from ingest.normalise import InvalidValueError, canonical_email, e164_phone
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ("erase_person", "find_person", "person_export")
@@ -22,11 +24,18 @@ __all__ = ("erase_person", "find_person", "person_export")
 _ERASED_PAYLOAD_NOTE = "the personal data of this event was erased at the person's request"
 
 
-def _identity(email: str | None, phone: str | None) -> tuple[str | None, str | None]:
-    if (email is None) == (phone is None):
+def _identity(email: str | None, phone: str | None) -> str:
+    """The person's canonical email or E.164 phone.
+
+    Blank counts as missing: an empty value must never match the leads that have no email, or an erasure of ""
+    would erase them all.
+    """
+    email = email.strip() if email else None
+    phone = phone.strip() if phone else None
+    if bool(email) == bool(phone):
         raise ValidationFailed([FieldError("email", "required", "give the person's email or their phone, not both")])
     try:
-        return (canonical_email(email) if email else None), (e164_phone(phone, None) if phone else None)
+        return canonical_email(email) if email else e164_phone(phone or "", None)
     except InvalidValueError as exc:
         raise ValidationFailed([FieldError("email" if email else "phone", exc.code, exc.message)]) from exc
 
@@ -39,12 +48,22 @@ async def find_person(
     Raises:
         ValidationFailed: Neither or both given, or not an address or number.
     """
-    canonical, number = _identity(email, phone)
-    statement = select(Lead).where(Lead.workspace_id == workspace_id, Lead.erased_at.is_(None))
-    statement = statement.where(Lead.email == canonical) if canonical else statement.where(Lead.phone == number)
+    person = _identity(email, phone)
+    column = Lead.email if "@" in person else Lead.phone
+    statement = select(Lead).where(Lead.workspace_id == workspace_id, Lead.erased_at.is_(None), column == person)
     if for_update:
         statement = statement.with_for_update()
     return list((await session.scalars(statement.order_by(Lead.id))).all())
+
+
+def _submissions_of(workspace_id: str, lead_ids: list[str], person: str) -> Select[Submission]:
+    """The person's submissions: those of their leads, and those that carried their email or phone but belong to
+    no lead (spam is personal data too)."""
+    return select(Submission).where(
+        Submission.workspace_id == workspace_id,
+        or_(Submission.lead_id.in_(lead_ids), Submission.person == person),
+        Submission.erased_at.is_(None),
+    )
 
 
 async def person_export(
@@ -55,17 +74,36 @@ async def person_export(
     Raises:
         ValidationFailed: Neither or both of email and phone, or an invalid one.
     """
+    person = _identity(email, phone)
     leads = await find_person(session, workspace_id=workspace_id, email=email, phone=phone)
     lead_ids = [lead.id for lead in leads]
-    submissions = (
-        (
-            await session.scalars(select(Submission).where(Submission.lead_id.in_(lead_ids)).order_by(Submission.id))
-        ).all()
-        if lead_ids
-        else []
-    )
+    statement = _submissions_of(workspace_id, lead_ids, person).order_by(Submission.id)
+    submissions = list((await session.scalars(statement)).all())
     events = [pair for lead_id in lead_ids for pair in await consent.events_of_lead(session, lead_id=lead_id)]
-    return {"leads": leads, "submissions": list(submissions), "consent_events": events}
+    return {"leads": leads, "submissions": submissions, "consent_events": events}
+
+
+async def _blank_submissions(session: AsyncSession, submission_ids: list[str], now: datetime) -> None:
+    """Remove everything personal from these submissions, hashes of it included, and their idempotency records."""
+    if not submission_ids:
+        return
+    await session.execute(
+        update(Submission)
+        .where(Submission.id.in_(submission_ids))
+        .values(
+            fields={},
+            page_url=None,
+            referrer=None,
+            utm={},
+            user_agent=None,
+            client_ip=None,
+            pending_event=None,
+            fingerprint="",
+            person=None,
+            erased_at=now,
+        )
+    )
+    await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.submission_id.in_(submission_ids)))
 
 
 async def erase_person(
@@ -73,19 +111,22 @@ async def erase_person(
 ) -> list[str]:
     """Erase the person's personal data; keep a tombstone of each lead and the non-personal consent facts.
 
-    Lead fields, submission values, pages, addresses and user agents are removed; the consent events keep their
-    purpose, state, notice and time. The webhooks about the person are redacted (their pending deliveries stop, so
-    erased data is never sent again), ``lead.erased`` is delivered, and the audit log records the erasure without
-    the data.
+    Lead fields, submission values (spam included), pages, addresses and user agents are removed; the consent
+    events keep their purpose, state, notice and time. The webhooks about the person are redacted (their pending
+    deliveries stop, so erased data is never sent again), ``lead.erased`` is delivered, and the audit log records
+    the erasure without the data.
 
     Returns:
-        The ids of the erased leads (empty when the person is unknown).
+        The ids of the erased leads (empty when the person has no lead).
 
     Raises:
         ValidationFailed: Neither or both of email and phone, or an invalid one.
     """
+    person = _identity(email, phone)
     leads = await find_person(session, workspace_id=workspace_id, email=email, phone=phone, for_update=True)
     now = utcnow()
+    strays = await session.scalars(_submissions_of(workspace_id, [], person).where(Submission.lead_id.is_(None)))
+    await _blank_submissions(session, [s.id for s in strays], now)
     erased = []
     for lead in leads:
         submissions = list((await session.scalars(select(Submission.id).where(Submission.lead_id == lead.id))).all())
@@ -96,20 +137,7 @@ async def erase_person(
         await delivery.redact_messages(
             session, workspace_id=workspace_id, message_ids=messages, payload=tombstone, reason="erased before delivery"
         )
-        await session.execute(
-            update(Submission)
-            .where(Submission.lead_id == lead.id)
-            .values(
-                fields={},
-                page_url=None,
-                referrer=None,
-                utm={},
-                user_agent=None,
-                client_ip=None,
-                pending_event=None,
-                erased_at=now,
-            )
-        )
+        await _blank_submissions(session, submissions, now)
         await consent.redact_events(session, lead_id=lead.id)
         lead.email = lead.phone = lead.name = None
         lead.fields = {}

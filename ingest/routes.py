@@ -193,6 +193,5 @@ class PrivacyController(Controller):
             erased = await service.erase_person(
                 session, workspace_id=caller.workspace_id, email=data.email, phone=data.phone, actor=caller.actor
             )
-        if erased:
-            await db.flush_erased()  # the old row versions leave the disk too
+        await db.flush_erased()  # the old row versions leave the disk too (spam may be erased without a lead)
         return ErasureResult(erased_leads=erased)

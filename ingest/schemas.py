@@ -115,8 +115,8 @@ class WithdrawResult(msgspec.Struct):
 class PersonRequest(msgspec.Struct, forbid_unknown_fields=True):
     """A person, by email or by phone (one of them)."""
 
-    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
-    phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)] | None = None
+    phone: Annotated[str, msgspec.Meta(min_length=3, max_length=40)] | None = None
 
 
 class PersonExport(msgspec.Struct):

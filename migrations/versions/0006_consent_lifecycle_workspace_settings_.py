@@ -42,6 +42,8 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("erased_at", core.database.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("person", sa.String(length=254), nullable=True))
+        batch_op.create_index("ix_submission_workspace_id_person", ["workspace_id", "person"], unique=False)
 
     with op.batch_alter_table("workspace", schema=None) as batch_op:
         batch_op.add_column(
@@ -60,6 +62,8 @@ def downgrade() -> None:
         batch_op.drop_column("settings")
 
     with op.batch_alter_table("submission", schema=None) as batch_op:
+        batch_op.drop_index("ix_submission_workspace_id_person")
+        batch_op.drop_column("person")
         batch_op.drop_column("erased_at")
         batch_op.drop_column("pending_event")
         batch_op.drop_column("confirmed_at")

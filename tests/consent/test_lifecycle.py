@@ -273,3 +273,79 @@ async def _nowhere_in_the_database(db: Database, database_url: str, needles: lis
                 data = (await asyncio.to_thread(path.read_bytes)).lower()
                 for needle in needles:
                     assert needle.lower().encode() not in data, f"{needle} is still in {path.name}"
+
+
+async def test_a_blank_identity_matches_nobody(app_client: Client, tenant: Tenant) -> None:
+    form = await create_form(app_client, tenant, fields=[{"name": "rating", "type": "number"}], consents=[])
+    await app_client.post(f"/f/{form['slug']}", json={"rating": 5})  # a lead with neither email nor phone
+
+    for body in ({"email": ""}, {"phone": ""}, {"email": "   "}, {}):
+        erased = await app_client.post("/api/v1/privacy/erase", json=body, headers=tenant.headers)
+        assert erased.status_code == 422, body
+    exported = await app_client.get("/api/v1/privacy/export", params={"email": ""}, headers=tenant.headers)
+
+    assert exported.status_code == 422
+    assert len((await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"]) == 1
+
+
+async def test_spam_carrying_the_persons_address_is_exported_and_erased_too(
+    app_client: Client, tenant: Tenant, db: Database, database_url: str
+) -> None:
+    secret = "spam-victim-93@example.com"
+    form = await create_form(app_client, tenant)
+    await app_client.post(f"/f/{form['slug']}", json=valid(email=secret, name="Vic Tim", _hp="bot"))
+
+    exported = await app_client.get("/api/v1/privacy/export", params={"email": secret}, headers=tenant.headers)
+    erased = await app_client.post("/api/v1/privacy/erase", json={"email": secret}, headers=tenant.headers)
+
+    assert [s["verdict"] for s in exported.json()["submissions"]] == ["spam"]
+    assert erased.json() == {"erased_leads": []}  # no lead, but the spam is personal data all the same
+    await _nowhere_in_the_database(db, database_url, [secret, "Vic Tim"])
+
+
+async def test_confirming_after_a_withdrawal_does_not_bring_the_consent_back(
+    app_client: Client, tenant: Tenant, receiver: Receiver
+) -> None:
+    form = await create_form(app_client, tenant, settings={"double_opt_in": True})
+    endpoint = await add_endpoint(app_client, tenant, receiver.url)
+    await app_client.post(f"/f/{form['slug']}", json=valid(consent=["sales_contact", "marketing"]))
+    await receiver.wait_for(1)
+    confirm = urlsplit(_event(endpoint, receiver, 0)["data"]["confirmation_url"]).path
+    lead_id = (await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"][0]["id"]
+
+    await app_client.post(
+        f"/api/v1/leads/{lead_id}/consents/withdraw", json={"purposes": ["marketing"]}, headers=tenant.headers
+    )
+    await app_client.post(confirm)
+    await receiver.wait_for(3)
+
+    created = next(
+        _event(endpoint, receiver, i) for i in range(3) if _event(endpoint, receiver, i)["type"] == "lead.created"
+    )
+    confirmed = [c["purpose"] for c in created["data"]["consent"] if c["state"] == "confirmed"]
+    assert confirmed == ["sales_contact"]
+    history = (await app_client.get(f"/api/v1/leads/{lead_id}", headers=tenant.headers)).json()["consent_events"]
+    assert [e["state"] for e in history if e["purpose"] == "marketing"] == ["given", "withdrawn"]
+
+
+async def test_an_unconfirmed_submission_does_not_change_a_known_persons_lead(
+    app_client: Client, tenant: Tenant, receiver: Receiver
+) -> None:
+    plain = await create_form(app_client, tenant)
+    double = await create_form(app_client, tenant, settings={"double_opt_in": True})
+    endpoint = await add_endpoint(app_client, tenant, receiver.url)
+    await app_client.post(f"/f/{plain['slug']}", json=valid(name="Asha Rao"))
+    await app_client.post(f"/f/{double['slug']}", json=valid(name="Mallory Impostor", team_size="51+"))
+    await receiver.wait_for(2)
+
+    before = (await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"][0]
+    request = next(
+        _event(endpoint, receiver, i) for i in range(2) if _event(endpoint, receiver, i)["type"].endswith("requested")
+    )
+    await app_client.post(urlsplit(request["data"]["confirmation_url"]).path)
+    await receiver.wait_for(3)
+    after = (await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"][0]
+
+    assert (before["name"], before["submission_count"], "team_size" in before["fields"]) == ("Asha Rao", 1, False)
+    assert (after["name"], after["submission_count"], after["fields"]["team_size"]) == ("Mallory Impostor", 2, "51+")
+    assert _event(endpoint, receiver, 2)["type"] == "lead.updated"
