@@ -32,6 +32,8 @@ from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
 from ingest.retention import PurgeScheduler
 from ingest.routes import LeadController, PrivacyController, SubmissionController
+from ingest.sources.fetcher import MetaFetcher
+from ingest.sources.routes import SourceController, hook_challenge, hook_receive
 from ingest.writer import SubmissionWriter
 from workspaces.auth import provide_caller, require_api_key
 from workspaces.routes import WorkspaceController
@@ -66,6 +68,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await writer.start()
             stack.push_async_callback(writer.stop)
             app.state.submit_services = SubmitServices.start(db, writer, in_flight, settings)
+            fetcher = app.state.meta_fetcher = MetaFetcher(app.state.submit_services)
+            await fetcher.start()
+            stack.push_async_callback(fetcher.stop)
             if settings.run_worker:
                 worker = DeliveryWorker(db, settings)
                 await worker.start()
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LeadController,
             SubmissionController,
             PrivacyController,
+            SourceController,
             EndpointController,
             DeliveryController,
         ],
@@ -108,6 +114,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             withdraw,
             confirm_page,
             confirm,
+            hook_challenge,
+            hook_receive,
             api,
         ],
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),

@@ -119,6 +119,12 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     idempotency_ttl_seconds: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 86_400
     """How long an ``Idempotency-Key`` and its stored response are kept."""
 
+    meta_graph_base_url: str = "https://graph.facebook.com/v21.0"
+    """Where Meta Lead Ads leads are fetched from (``GET {base}/{leadgen_id}``); tests point it at a local server."""
+
+    source_fetch_retry_schedule: str = "5,30,120,600,1800,7200"
+    """Seconds between attempts to fetch a Meta lead from the Graph API; it is given up after the last."""
+
     confirmation_max_age_seconds: Annotated[int, msgspec.Meta(ge=300, le=90 * 86_400)] = 7 * 86_400
     """How long a double opt-in confirmation link stays valid."""
 

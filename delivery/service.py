@@ -24,7 +24,7 @@ from delivery.history import (
 )
 from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
 from delivery.outbox import Event, enqueue, enqueue_many, forget_endpoints
-from delivery.signing import new_secret
+from delivery.signing import new_secret, verify
 from delivery.ssrf import UnsafeTargetError, check_endpoint_url
 from workspaces import service as workspaces
 
@@ -49,12 +49,14 @@ __all__ = (
     "list_deliveries",
     "list_endpoints",
     "messages_mentioning",
+    "new_secret",
     "recover",
     "redact_messages",
     "retry_delivery",
     "rotate_secret",
     "send_test_event",
     "update_endpoint",
+    "verify",
 )
 
 

@@ -65,6 +65,9 @@ class Pending:
     idempotency_key: str | None = None
     request_sha256: str | None = None
     idempotency_expires_at: datetime | None = None
+    source_id: str | None = None
+    test_lead: bool = False
+    """A test lead from a source: stored with verdict ``test``, never a lead, never delivered."""
     double_opt_in: bool = False
     """Hold the lead event until the person confirms through ``confirmation_url``."""
     receipt_url: str | None = None
@@ -235,6 +238,7 @@ def _submission_row(item: Pending, verdict: str, lead_id: str | None, fp: str) -
         "consents": item.clean.granted,
         "fingerprint": fp,
         "person": item.clean.email or item.clean.phone,
+        "source_id": item.source_id,
         "page_url": item.page_url,
         "referrer": item.referrer,
         "utm": item.utm,
@@ -349,6 +353,7 @@ def _payload(
             "utm": item.utm,
             "created_at": item.created_at.isoformat().replace("+00:00", "Z"),
             "receipt_url": item.receipt_url,
+            "source": item.source,
         },
         "consent": [
             {
@@ -418,6 +423,9 @@ def _verdicts(
         if item.spam_reason is not None:
             verdicts[index] = "spam"
             continue
+        if item.test_lead:
+            verdicts[index] = "test"
+            continue
         if item.person_key is None:
             verdicts[index] = "accepted"
             continue
@@ -451,10 +459,14 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
     wanted: dict[PersonKey, dict[str, Any]] = {}
     for index in live:
         key = items[index].person_key
-        if key is not None and items[index].spam_reason is None:
+        if key is not None and items[index].spam_reason is None and not items[index].test_lead:
             wanted.setdefault(key, _person_values(items[index]))
     people = await find_or_create_people(session, wanted, now) if wanted else {}
-    prints = {i: fingerprint(items[i].form.id, items[i].clean) for i in live if items[i].spam_reason is None}
+    prints = {
+        i: fingerprint(items[i].form.id, items[i].clean)
+        for i in live
+        if items[i].spam_reason is None and not items[i].test_lead
+    }
     # A person created just now has sent nothing before: only people known before this batch can send a duplicate.
     known = {i: fp for i, fp in prints.items() if (key := items[i].person_key) is not None and not people[key].is_new}
     last_accepted = await _recent_fingerprints(session, items, known, now)
@@ -475,7 +487,7 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
     for index in live:
         item = items[index]
         key = item.person_key or (item.form.workspace_id, "anonymous", item.submission_id)
-        person = people.get(key) if verdicts[index] != "spam" else None
+        person = people.get(key) if verdicts[index] not in {"spam", "test"} else None
         row = _submission_row(item, verdicts[index], person.id if person else None, prints.get(index, ""))
         submissions.append(row)
         if person is None or verdicts[index] != "accepted":

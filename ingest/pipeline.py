@@ -23,7 +23,7 @@ from forms.definition import normalise_origin
 from ingest import idempotency
 from ingest.parse import TRACKING_FIELDS, clean_text
 from ingest.persist import FormChanged, Pending, StoredResponse, Written
-from ingest.spam import allowed_redirect, judge, own_origin, request_origin
+from ingest.spam import SpamVerdict, allowed_redirect, judge, own_origin, request_origin
 from ingest.validate import validate_submission
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = (
     "FormCache",
+    "InboundSource",
     "Outcome",
     "RequestFacts",
     "SubmitServices",
@@ -91,6 +92,18 @@ class RequestFacts:
     referer: str | None
     idempotency_key: str | None
     wants_json: bool
+    source: InboundSource | None = None
+    """Set for leads pushed by an inbound source, whose sender was verified by its signature."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSource:
+    """The inbound source a lead came through: its signature replaces the spam checks of browser posts."""
+
+    id: str
+    kind: str
+    test_lead: bool = False
+    """The sender marked it as a test (Google Ads ``is_test``): stored with verdict ``test``, not delivered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,15 +264,17 @@ def _prepare(
     # 2. Validation against the form: canonical emails, E.164 phones, options, required fields and consents.
     clean = validate_submission(raw, definition, max_value_length=settings.ingest_max_value_length)
     # 3. Spam verdict: honeypot, render token (time trap), origin. Spam is answered like a lead and never sent.
-    origin = request_origin(facts.origin, facts.referer)
-    verdict = judge(
-        raw,
-        form_id=form.id,
-        allowed_origins=definition.settings.allowed_origins,
-        origin=origin,
-        own_origin=services.own_origin,
-        settings=settings,
-    )
+    if facts.source is not None:  # a verified sender: its signature is the check
+        verdict = SpamVerdict(None)
+    else:
+        verdict = judge(
+            raw,
+            form_id=form.id,
+            allowed_origins=definition.settings.allowed_origins,
+            origin=request_origin(facts.origin, facts.referer),
+            own_origin=services.own_origin,
+            settings=settings,
+        )
     # 4. The rows: the idempotency key's stored answer is written with them.
     now = utcnow()
     submission_id = new_id("sub")
@@ -270,8 +285,8 @@ def _prepare(
         dedupe_window_seconds=definition.settings.dedupe_window_seconds,
         clean=clean,
         spam_reason=verdict.reason,
-        source="api" if raw.is_json else "form",
-        indication="api" if raw.is_json else "checkbox",
+        source=facts.source.kind if facts.source else ("api" if raw.is_json else "form"),
+        indication="source" if facts.source else ("api" if raw.is_json else "checkbox"),
         page_url=page_url,
         referrer=_short_url(raw.meta.get("_referrer")),
         utm=_utm(raw, page_url),
@@ -290,9 +305,14 @@ def _prepare(
     response = _response(
         submission_id, form, definition, wants_json=facts.wants_json, embedded_in=embedded_in, receipt=receipt
     )
+    if facts.source is not None:
+        pending.source_id = facts.source.id
+        pending.test_lead = facts.source.test_lead
     if key is not None:
         pending.idempotency_key = key
-        pending.request_sha256 = idempotency.request_sha256(raw.content_type, raw.canonical())
+        # A source's event id is the request: a vendor's retry of it is the same lead, whatever else changed.
+        identity = key.encode() if facts.source else raw.canonical()
+        pending.request_sha256 = idempotency.request_sha256(raw.content_type, identity)
         pending.idempotency_expires_at = now + timedelta(seconds=settings.idempotency_ttl_seconds)
         pending.response = response
     return pending, response

@@ -23,7 +23,7 @@ __all__ = (
     "WithdrawResult",
 )
 
-Verdict = Literal["accepted", "duplicate", "spam"]
+Verdict = Literal["accepted", "duplicate", "spam", "test"]
 
 
 class SubmitAccepted(msgspec.Struct):

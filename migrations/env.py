@@ -13,6 +13,7 @@ import consent.models
 import delivery.models
 import forms.models
 import ingest.models
+import ingest.sources.models
 import workspaces.models
 from core.database import Base
 from core.settings import load_settings
@@ -25,6 +26,7 @@ _MODELS = (
     forms.models,
     consent.models,
     ingest.models,
+    ingest.sources.models,
     delivery.models,
 )  # imported so that their tables are on Base.metadata
 target_metadata = Base.metadata

@@ -1,0 +1,57 @@
+"""Tables of inbound sources: the configured sources, and Meta leads waiting for their answers from the Graph API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.database import Base, utcnow
+
+__all__ = ("Source", "SourceFetch")
+
+
+class Source(Base):
+    """A system that pushes leads into one form of a workspace, verified with that system's own scheme."""
+
+    __tablename__ = "source"
+    __table_args__ = (Index("ix_source_workspace_id_id", "workspace_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    form_id: Mapped[str] = mapped_column(ForeignKey("form.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    mapping: Mapped[dict[str, Any]] = mapped_column()
+    """Source field name (or Google column id) to form field name."""
+    consent_purposes: Mapped[list[str]] = mapped_column()
+    """The form's purposes that the source's own notice covered: recorded as given, indicated by ``source``."""
+    secrets: Mapped[dict[str, Any]] = mapped_column()
+    deliver_test_leads: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SourceFetch(Base):
+    """A Meta lead acknowledged to Meta but not yet fetched from the Graph API; retried until it is."""
+
+    __tablename__ = "source_fetch"
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_id"),
+        Index("ix_source_fetch_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    submission_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,167 @@
+"""Routes of inbound sources: ``/api/v1/sources`` for the workspace, ``/hooks/{id}`` for the senders."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import PayloadTooLarge, Unauthorized
+from core.settings import Settings
+from ingest.pipeline import run_pipeline
+from ingest.public import outcome_response, submit_services
+from ingest.sources import kinds, service
+from ingest.sources.schemas import SourceCreate, SourceCreated, SourceList, SourceOut, SourceUpdate
+from workspaces.schemas import Caller
+
+if TYPE_CHECKING:
+    from ingest.sources.fetcher import MetaFetcher
+    from ingest.sources.models import Source
+
+__all__ = ("SourceController", "hook_challenge", "hook_receive")
+
+logger = logging.getLogger("leadwire.sources")
+
+
+def source_out(source: Source, settings: Settings) -> SourceOut:
+    return SourceOut(
+        id=source.id,
+        kind=source.kind,  # type: ignore[arg-type]
+        name=source.name,
+        form_id=source.form_id,
+        url=f"{settings.public_base_url.rstrip('/')}/hooks/{source.id}",
+        mapping=dict(source.mapping),
+        consent_purposes=list(source.consent_purposes),
+        deliver_test_leads=source.deliver_test_leads,
+        created_at=source.created_at,
+    )
+
+
+class SourceController(Controller):
+    """Systems that push leads into the workspace's forms."""
+
+    path = "/sources"
+    tags = ["sources"]  # noqa: RUF012
+
+    @post("/", status_code=HTTP_201_CREATED, summary="Add an inbound source; its secrets are shown only here")
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        app_settings: NamedDependency[Settings],
+        data: JSONBody[SourceCreate],
+    ) -> SourceCreated:
+        source = await service.create_source(
+            db_session, workspace_id=caller.workspace_id, data=data, actor=caller.actor
+        )
+        out = source_out(source, app_settings)
+        return SourceCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secrets=dict(source.secrets))
+
+    @get("/", summary="List inbound sources (never their secrets)")
+    async def list_sources(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        app_settings: NamedDependency[Settings],
+    ) -> SourceList:
+        sources = await service.list_sources(db_session, workspace_id=caller.workspace_id)
+        return SourceList(items=[source_out(s, app_settings) for s in sources])
+
+    @get("/{source_id:str}", summary="An inbound source")
+    async def get_source(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        app_settings: NamedDependency[Settings],
+        source_id: FromPath[str],
+    ) -> SourceOut:
+        source = await service.get_source(db_session, workspace_id=caller.workspace_id, source_id=source_id)
+        return source_out(source, app_settings)
+
+    @patch("/{source_id:str}", summary="Change an inbound source")
+    async def update(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        app_settings: NamedDependency[Settings],
+        source_id: FromPath[str],
+        data: JSONBody[SourceUpdate],
+    ) -> SourceOut:
+        source = await service.update_source(
+            db_session, workspace_id=caller.workspace_id, source_id=source_id, data=data, actor=caller.actor
+        )
+        return source_out(source, app_settings)
+
+    @delete("/{source_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Stop taking leads from a source")
+    async def remove(
+        self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], source_id: FromPath[str]
+    ) -> None:
+        await service.delete_source(
+            db_session, workspace_id=caller.workspace_id, source_id=source_id, actor=caller.actor
+        )
+
+
+@get("/hooks/{source_id:str}", summary="Meta's subscription check", tags=["sources"], media_type=MediaType.TEXT)
+async def hook_challenge(
+    source_id: FromPath[str], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> Response[str]:
+    source, _ = await service.public_source(db_session, source_id)
+    if source.kind != "meta_lead_ads":
+        return Response("", status_code=405)
+    query = request.query_params
+    try:
+        challenge = kinds.meta_challenge(
+            source, query.get("hub.mode"), query.get("hub.verify_token"), query.get("hub.challenge")
+        )
+    except Unauthorized:
+        logger.warning("refused a subscription check for source %s: wrong verify token", source.id)
+        return Response("forbidden", status_code=403)
+    return Response(challenge, media_type=MediaType.TEXT)
+
+
+async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"a webhook may be at most {limit} bytes")
+    body = await request.body()
+    if len(body) > limit:
+        raise PayloadTooLarge(f"a webhook may be at most {limit} bytes")
+    return body
+
+
+@post("/hooks/{source_id:str}", summary="Receive a lead from an inbound source", tags=["sources"], status_code=201)
+async def hook_receive(source_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
+    services = submit_services(request)
+    db = services.db
+    async with db.session(write=False) as session:
+        source, form = await service.public_source(session, source_id)
+    body = await _body(request, services.settings.ingest_max_body_bytes)
+    try:
+        if source.kind == "meta_lead_ads":
+            leadgen_ids = kinds.meta_leadgen_ids(source, request.headers, body)
+        elif source.kind == "google_ads":
+            lead = kinds.google_ads_lead(source, body)
+        else:
+            lead = kinds.standard_webhooks_lead(source, request.headers, body)
+    except Unauthorized as exc:
+        logger.warning("refused a webhook for source %s: %s", source.id, exc.detail)  # never the secret
+        raise
+    if source.kind == "meta_lead_ads":
+        # Meta wants a fast answer: the ids are committed now and the answers fetched (and retried) afterwards.
+        async with db.session(write=True) as session:
+            await service.queue_fetches(session, source, leadgen_ids)
+        fetcher: MetaFetcher | None = getattr(request.app.state, "meta_fetcher", None)
+        if fetcher is not None:
+            fetcher.wake()
+        return Response(b'{"received":%d}' % len(leadgen_ids), status_code=200, media_type=MediaType.JSON)
+    peer = request.client.host if request.client else "unknown"
+    raw, facts = service.inbound_submission(
+        source, form, lead, client_ip=peer, user_agent=request.headers.get("user-agent")
+    )
+    outcome = await run_pipeline(services, form, raw, facts)
+    return outcome_response(outcome)

@@ -1,0 +1,299 @@
+"""Inbound sources: their admin API, taking in what they push, and fetching Meta leads from the Graph API."""
+
+from __future__ import annotations
+
+import logging
+import secrets as random
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import UNSET
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.database import utcnow
+from core.errors import FieldError, NotFound, ValidationFailed
+from core.ids import new_id
+from delivery import service as delivery
+from forms import service as forms
+from ingest.parse import RawSubmission
+from ingest.pipeline import InboundSource, RequestFacts, definition_of
+from ingest.sources.kinds import GOOGLE_DEFAULT_COLUMNS, InboundLead, map_values
+from ingest.sources.models import Source, SourceFetch
+from workspaces import service as workspaces
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from forms.models import Form
+    from ingest.sources.schemas import SourceCreate, SourceUpdate
+
+__all__ = (
+    "claim_fetches",
+    "create_source",
+    "delete_source",
+    "get_source",
+    "inbound_submission",
+    "list_sources",
+    "public_source",
+    "queue_fetches",
+    "record_fetch",
+    "update_source",
+)
+
+logger = logging.getLogger("leadwire.sources")
+_FETCH_LEASE = timedelta(seconds=60)
+
+
+def _secrets(data: SourceCreate) -> dict[str, str]:
+    if data.kind == "standard_webhooks":
+        return {"whsec": delivery.new_secret()}
+    if data.kind == "google_ads":
+        return {"google_key": data.google_key or random.token_urlsafe(24)}
+    missing = [
+        FieldError(name, "required", "Meta sources need the app secret and a page access token")
+        for name in ("meta_app_secret", "meta_page_access_token")
+        if not getattr(data, name)
+    ]
+    if missing:
+        raise ValidationFailed(missing)
+    return {
+        "meta_app_secret": str(data.meta_app_secret),
+        "meta_page_access_token": str(data.meta_page_access_token),
+        "meta_verify_token": data.meta_verify_token or random.token_urlsafe(24),
+    }
+
+
+def _check_purposes(form: Form, purposes: list[str]) -> None:
+    known = {consent.purpose for consent in forms.definition_of(form).consents}
+    unknown = [p for p in purposes if p not in known]
+    if unknown:
+        raise ValidationFailed(
+            [FieldError("consent_purposes", "unknown_purpose", f"the form has no purpose '{p}'") for p in unknown]
+        )
+
+
+async def create_source(session: AsyncSession, *, workspace_id: str, data: SourceCreate, actor: str) -> Source:
+    """Create a source feeding one of the workspace's forms, with its secrets.
+
+    Raises:
+        NotFound: No such form in this workspace.
+        ValidationFailed: A purpose the form does not have, or Meta credentials missing.
+    """
+    form = await forms.get_form(session, workspace_id=workspace_id, form_id=data.form_id)
+    _check_purposes(form, data.consent_purposes)
+    now = utcnow()
+    source = Source(
+        id=new_id("src"),
+        workspace_id=workspace_id,
+        form_id=form.id,
+        kind=data.kind,
+        name=data.name.strip() or "Inbound source",
+        mapping=dict(data.mapping),
+        consent_purposes=list(dict.fromkeys(data.consent_purposes)),
+        secrets=_secrets(data),
+        deliver_test_leads=data.deliver_test_leads,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(source)
+    await workspaces.record_audit(
+        session,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="source.created",
+        target_type="source",
+        target_id=source.id,
+        details={"kind": source.kind, "form_id": form.id},
+    )
+    return source
+
+
+async def get_source(session: AsyncSession, *, workspace_id: str, source_id: str) -> Source:
+    """The workspace's source.
+
+    Raises:
+        NotFound: No such source here.
+    """
+    source = await session.scalar(
+        select(Source).where(Source.id == source_id, Source.workspace_id == workspace_id, Source.deleted_at.is_(None))
+    )
+    if source is None:
+        raise NotFound("no such source")
+    return source
+
+
+async def list_sources(session: AsyncSession, *, workspace_id: str) -> list[Source]:
+    """The workspace's sources, newest first."""
+    rows = await session.scalars(
+        select(Source)
+        .where(Source.workspace_id == workspace_id, Source.deleted_at.is_(None))
+        .order_by(Source.id.desc())
+    )
+    return list(rows)
+
+
+async def update_source(
+    session: AsyncSession, *, workspace_id: str, source_id: str, data: SourceUpdate, actor: str
+) -> Source:
+    """Change a source's name, mapping, purposes, test-lead delivery or Meta page token."""
+    source = await get_source(session, workspace_id=workspace_id, source_id=source_id)
+    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+    if "consent_purposes" in changes:
+        form = await forms.get_form_any(session, form_id=source.form_id)
+        _check_purposes(form, changes["consent_purposes"])
+        source.consent_purposes = list(dict.fromkeys(changes["consent_purposes"]))
+    if "mapping" in changes:
+        source.mapping = dict(changes["mapping"])
+    if "name" in changes:
+        source.name = changes["name"]
+    if "deliver_test_leads" in changes:
+        source.deliver_test_leads = changes["deliver_test_leads"]
+    if "meta_page_access_token" in changes and source.kind == "meta_lead_ads":
+        source.secrets = {**source.secrets, "meta_page_access_token": changes["meta_page_access_token"]}
+    source.updated_at = utcnow()
+    await workspaces.record_audit(
+        session,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="source.updated",
+        target_type="source",
+        target_id=source.id,
+        details={"changed": sorted(changes)},
+    )
+    return source
+
+
+async def delete_source(session: AsyncSession, *, workspace_id: str, source_id: str, actor: str) -> None:
+    """Stop taking leads from a source; what it sent stays."""
+    source = await get_source(session, workspace_id=workspace_id, source_id=source_id)
+    source.deleted_at = utcnow()
+    await workspaces.record_audit(
+        session,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="source.deleted",
+        target_type="source",
+        target_id=source.id,
+        details={},
+    )
+
+
+async def public_source(session: AsyncSession, source_id: str) -> tuple[Source, Form]:
+    """A live source and its form, for ``/hooks/{id}``.
+
+    Raises:
+        NotFound: No such source, or its form is no longer published.
+    """
+    source = await session.scalar(select(Source).where(Source.id == source_id, Source.deleted_at.is_(None)))
+    if source is None:
+        raise NotFound("no such source")
+    form = await forms.get_form_any(session, form_id=source.form_id)
+    if form.status != "published" or form.deleted_at is not None:
+        raise NotFound("the source's form is not published")
+    return source, form
+
+
+def inbound_submission(
+    source: Source, form: Form, lead: InboundLead, *, client_ip: str, user_agent: str | None
+) -> tuple[RawSubmission, RequestFacts]:
+    """What the pipeline takes: the lead's values under the form's field names, the purposes the source's notice
+    covered, and the source (whose event id is the idempotency key: a vendor's retry is stored once)."""
+    fields = {spec.name for spec in definition_of(form).fields}
+    defaults = GOOGLE_DEFAULT_COLUMNS if source.kind == "google_ads" else {}
+    body = msgspec.json.encode(lead.values)
+    raw = RawSubmission(
+        values=map_values(source, lead.values, fields, defaults),
+        consents=list(source.consent_purposes),
+        is_json=True,
+        body=body,
+        content_type="application/json",
+        meta=dict(lead.tracking),
+    )
+    facts = RequestFacts(
+        client_ip=client_ip,
+        user_agent=user_agent,
+        origin=None,
+        referer=None,
+        idempotency_key=f"{source.kind}:{lead.external_id}",
+        wants_json=True,
+        source=InboundSource(source.id, source.kind, test_lead=lead.is_test and not source.deliver_test_leads),
+    )
+    return raw, facts
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert(SourceFetch) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(SourceFetch)
+
+
+async def queue_fetches(session: AsyncSession, source: Source, leadgen_ids: list[str]) -> None:
+    """Remember Meta's leadgen ids, once each: Meta is answered as soon as they are committed."""
+    if not leadgen_ids:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id("fetch"),
+            "source_id": source.id,
+            "workspace_id": source.workspace_id,
+            "external_id": leadgen_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for leadgen_id in dict.fromkeys(leadgen_ids)
+    ]
+    await session.execute(_insert(session).on_conflict_do_nothing(), rows)
+
+
+async def claim_fetches(session: AsyncSession, *, limit: int, now: datetime) -> list[tuple[SourceFetch, Source]]:
+    """Due fetches, leased to the caller for a minute (another process takes them over if it dies)."""
+    statement = (
+        select(SourceFetch)
+        .where(SourceFetch.status == "pending", SourceFetch.next_attempt_at <= now)
+        .order_by(SourceFetch.next_attempt_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    fetches = list((await session.scalars(statement)).all())
+    claimed = []
+    for fetch in fetches:
+        fetch.next_attempt_at = now + _FETCH_LEASE
+        source = await session.get(Source, fetch.source_id)
+        if source is not None:
+            claimed.append((fetch, source))
+    return claimed
+
+
+async def record_fetch(
+    session: AsyncSession,
+    *,
+    fetch_id: str,
+    submission_id: str | None,
+    error: str | None,
+    retry_delays: tuple[float, ...],
+    final: bool = False,
+) -> None:
+    """Mark a fetch done, or schedule its next attempt (``final`` errors, such as invalid values, are not retried)."""
+    now = utcnow()
+    fetch = await session.get(SourceFetch, fetch_id)
+    if fetch is None:
+        return
+    fetch.updated_at = now
+    if error is None:
+        fetch.status, fetch.submission_id, fetch.last_error = "done", submission_id, None
+        return
+    fetch.attempts += 1
+    fetch.last_error = error[:500]
+    if final or fetch.attempts > len(retry_delays):
+        fetch.status = "failed"
+        logger.warning("giving up on Meta lead %s of source %s: %s", fetch.external_id, fetch.source_id, error)
+    else:
+        fetch.next_attempt_at = now + timedelta(seconds=retry_delays[fetch.attempts - 1])

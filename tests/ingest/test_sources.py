@@ -1,0 +1,268 @@
+"""Inbound sources, fed by real HTTP clients with each vendor's payload and signature."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+from standardwebhooks import Webhook
+
+from ingest.models import Submission
+from tests.conftest import make_settings
+from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    import httpx
+
+    from core.database import Database
+    from tests.conftest import Tenant
+    from tests.webhooks import Receiver
+
+SOURCE_SETTINGS = {**INGEST, "source_fetch_retry_schedule": "0.1,0.1,0.1"}
+
+
+async def _source(client: httpx.AsyncClient, tenant: Tenant, form: dict[str, Any], **body: Any) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/sources",
+        json={"form_id": form["id"], "consent_purposes": ["sales_contact"], **body},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 201, response.text
+    source: dict[str, Any] = response.json()
+    return source
+
+
+def _hook(source: dict[str, Any]) -> str:
+    url: str = source["url"]
+    return "/hooks/" + url.rsplit("/hooks/", 1)[1]
+
+
+def _signed(
+    secret: str, payload: dict[str, Any], message_id: str, when: datetime | None = None
+) -> tuple[str, dict[str, str]]:
+    body = json.dumps(payload)
+    moment = when or datetime.now(UTC)
+    signature = Webhook(secret).sign(message_id, moment, body)
+    headers = {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+    }
+    return body, headers
+
+
+async def _count(db: Database, **where: Any) -> int:
+    async with db.session(write=False) as session:
+        statement = select(func.count()).select_from(Submission)
+        for name, value in where.items():
+            statement = statement.where(getattr(Submission, name) == value)
+        return int(await session.scalar(statement) or 0)
+
+
+async def test_a_standard_webhooks_sender_delivers_one_lead_and_forgeries_are_refused(
+    database_url: str, tenant: Tenant, receiver: Receiver, db: Database
+) -> None:
+    async with serve(make_settings(database_url, **SOURCE_SETTINGS)) as client:
+        form = await create_form(client, tenant)
+        endpoint = await add_endpoint(client, tenant, receiver.url)
+        source = await _source(client, tenant, form, kind="standard_webhooks", mapping={"full_name": "name"})
+        secret = source["secrets"]["whsec"]
+        lead = {"data": {"full_name": "Ines Ito", "email": "ines@example.com", "ignored": "x"}}
+        body, headers = _signed(secret, lead, "evt_001")
+
+        first = await client.post(_hook(source), content=body, headers=headers)
+        replay = await client.post(_hook(source), content=body, headers=headers)
+        tampered = await client.post(_hook(source), content=body.replace("Ines", "Eve"), headers=headers)
+        stale_body, stale = _signed(secret, lead, "evt_002", datetime.now(UTC) - timedelta(minutes=6))
+        too_old = await client.post(_hook(source), content=stale_body, headers=stale)
+        unsigned = await client.post(_hook(source), content=body, headers={"content-type": "application/json"})
+        huge_body, huge = _signed(secret, {"data": {"email": "a@example.com", "x": "y" * 70_000}}, "evt_003")
+        too_big = await client.post(_hook(source), content=huge_body, headers=huge)
+        listed = (await client.get("/api/v1/sources", headers=tenant.headers)).json()["items"]
+        await receiver.wait_for(1)
+        await asyncio.sleep(0.3)
+
+    assert first.status_code == 201, first.text
+    assert replay.status_code == 201
+    assert replay.headers["idempotent-replayed"] == "true"
+    for refused in (tampered, too_old, unsigned):
+        assert refused.status_code == 401
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert too_big.status_code == 413
+    assert "secrets" not in listed[0]
+    assert await _count(db) == 1
+    assert len(receiver.requests) == 1
+    headers_in, body_in = receiver.requests[0]
+    event = Webhook(endpoint["secret"]).verify(body_in, headers_in)
+    assert event["type"] == "lead.created"
+    assert event["data"]["submission"]["source"] == "standard_webhooks"
+    assert event["data"]["submission"]["fields"] == {
+        "name": "Ines Ito",
+        "email": "ines@example.com",
+        "newsletter": False,
+    }
+    assert [(c["purpose"], c["state"]) for c in event["data"]["consent"]] == [
+        ("sales_contact", "given"),
+        ("marketing", "refused"),
+    ]
+
+
+def _google(key: str, lead_id: str, *, is_test: bool = False) -> dict[str, Any]:
+    return {
+        "lead_id": lead_id,
+        "api_version": "1.0",
+        "form_id": 123,
+        "campaign_id": 456,
+        "google_key": key,
+        "is_test": is_test,
+        "gcl_id": "gcl-1",
+        "user_column_data": [
+            {"column_name": "Full Name", "string_value": "Gita Rao", "column_id": "FULL_NAME"},
+            {"column_name": "User Email", "string_value": "gita@example.com", "column_id": "EMAIL"},
+            {"column_name": "User Phone", "string_value": "+44 20 7946 0958", "column_id": "PHONE_NUMBER"},
+        ],
+    }
+
+
+async def test_google_ads_leads_are_checked_by_key_and_test_leads_are_kept_apart(
+    database_url: str, tenant: Tenant, receiver: Receiver, db: Database
+) -> None:
+    async with serve(make_settings(database_url, **SOURCE_SETTINGS)) as client:
+        form = await create_form(client, tenant)
+        endpoint = await add_endpoint(client, tenant, receiver.url)
+        source = await _source(client, tenant, form, kind="google_ads", google_key="k3y-from-google-ads")
+
+        real = await client.post(_hook(source), json=_google("k3y-from-google-ads", "lead-1"))
+        again = await client.post(_hook(source), json=_google("k3y-from-google-ads", "lead-1"))
+        test = await client.post(_hook(source), json=_google("k3y-from-google-ads", "lead-2", is_test=True))
+        wrong = await client.post(_hook(source), json=_google("not-the-key", "lead-3"))
+        await receiver.wait_for(1)
+        await asyncio.sleep(0.3)
+
+    assert (real.status_code, again.status_code, test.status_code) == (201, 201, 201)
+    assert wrong.status_code == 401
+    assert await _count(db, verdict="accepted") == 1
+    assert await _count(db, verdict="test") == 1
+    assert len(receiver.requests) == 1
+    event = Webhook(endpoint["secret"]).verify(receiver.requests[0][1], receiver.requests[0][0])
+    assert event["data"]["submission"]["source"] == "google_ads"
+    assert event["data"]["lead"]["phone"] == "+442079460958"
+    assert event["data"]["submission"]["utm"] == {"gclid": "gcl-1"}
+
+
+@contextlib.asynccontextmanager
+async def _graph(failures: int) -> AsyncIterator[tuple[str, list[str]]]:
+    """A fake Graph API on 127.0.0.1 that fails ``failures`` times, then answers with the lead's field data."""
+    seen: list[str] = []
+
+    async def lead(request: web.Request) -> web.Response:
+        seen.append(request.query.get("access_token", ""))
+        if len(seen) <= failures:
+            return web.Response(status=500, text="try later")
+        return web.json_response(
+            {
+                "id": request.match_info["leadgen_id"],
+                "created_time": "2026-11-22T01:00:00+0000",
+                "field_data": [
+                    {"name": "full_name", "values": ["Mei Lin"]},
+                    {"name": "email", "values": ["mei@example.com"]},
+                ],
+            }
+        )
+
+    app = web.Application()
+    app.router.add_get("/v21.0/{leadgen_id}", lead)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v21.0", seen
+    finally:
+        await runner.cleanup()
+
+
+async def test_meta_leads_are_acknowledged_at_once_and_fetched_through_graph_failures(
+    database_url: str, tenant: Tenant, receiver: Receiver, db: Database
+) -> None:
+    async with _graph(failures=2) as (base, seen):
+        settings = make_settings(database_url, **SOURCE_SETTINGS, meta_graph_base_url=base)
+        async with serve(settings) as client:
+            form = await create_form(client, tenant)
+            endpoint = await add_endpoint(client, tenant, receiver.url)
+            source = await _source(
+                client,
+                tenant,
+                form,
+                kind="meta_lead_ads",
+                mapping={"full_name": "name"},
+                meta_app_secret="app-secret-123",
+                meta_page_access_token="page-token-456",
+                meta_verify_token="verify-me-789",
+            )
+            check = {"hub.mode": "subscribe", "hub.verify_token": "verify-me-789", "hub.challenge": "1158201444"}
+            challenge = await client.get(_hook(source), params=check)
+            refused = await client.get(_hook(source), params={**check, "hub.verify_token": "guess"})
+            payload = {
+                "object": "page",
+                "entry": [{"id": "p1", "time": 1, "changes": [{"field": "leadgen", "value": {"leadgen_id": "444"}}]}],
+            }
+            body = json.dumps(payload).encode()
+            signature = "sha256=" + hmac.new(b"app-secret-123", body, hashlib.sha256).hexdigest()
+            headers = {"content-type": "application/json", "x-hub-signature-256": signature}
+            accepted = await client.post(_hook(source), content=body, headers=headers)
+            resent = await client.post(_hook(source), content=body, headers=headers)
+            forged = await client.post(
+                _hook(source), content=body, headers={**headers, "x-hub-signature-256": "sha256=00"}
+            )
+            await receiver.wait_for(1, seconds=30)
+            await asyncio.sleep(0.3)
+
+    assert challenge.status_code == 200
+    assert challenge.text == "1158201444"
+    assert refused.status_code == 403
+    assert accepted.status_code == resent.status_code == 200
+    assert forged.status_code == 401
+    assert seen == ["page-token-456"] * 3  # two failures, then the lead
+    assert len(receiver.requests) == 1
+    event = Webhook(endpoint["secret"]).verify(receiver.requests[0][1], receiver.requests[0][0])
+    assert event["type"] == "lead.created"
+    assert event["data"]["submission"]["source"] == "meta_lead_ads"
+    assert event["data"]["lead"]["email"] == "mei@example.com"
+    assert await _count(db) == 1
+
+
+async def test_the_sources_api_checks_purposes_credentials_and_workspaces(
+    database_url: str, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    async with serve(make_settings(database_url, **SOURCE_SETTINGS)) as client:
+        form = await create_form(client, tenant)
+        bad_purpose = await client.post(
+            "/api/v1/sources",
+            json={"kind": "google_ads", "form_id": form["id"], "consent_purposes": ["lottery"]},
+            headers=tenant.headers,
+        )
+        no_secret = await client.post(
+            "/api/v1/sources", json={"kind": "meta_lead_ads", "form_id": form["id"]}, headers=tenant.headers
+        )
+        source = await _source(client, tenant, form, kind="google_ads")
+        theirs = await client.get(f"/api/v1/sources/{source['id']}", headers=other_tenant.headers)
+        renamed = await client.patch(f"/api/v1/sources/{source['id']}", json={"name": "Ads"}, headers=tenant.headers)
+        removed = await client.delete(f"/api/v1/sources/{source['id']}", headers=tenant.headers)
+        gone = await client.post(_hook(source), json=_google(source["secrets"]["google_key"], "x"))
+
+    assert bad_purpose.status_code == no_secret.status_code == 422
+    assert theirs.status_code == 404
+    assert renamed.json()["name"] == "Ads"
+    assert removed.status_code == 204
+    assert gone.status_code == 404
