@@ -154,7 +154,9 @@ def meta_leadgen_ids(source: Source, headers: Headers, body: bytes) -> list[str]
     ids: list[str] = []
     for entry in document.get("entry", []) if isinstance(document, dict) else []:
         for change in entry.get("changes", []) if isinstance(entry, dict) else []:
-            value = change.get("value") if isinstance(change, dict) else None
+            if not isinstance(change, dict):
+                continue
+            value = change.get("value")
             if change.get("field") == "leadgen" and isinstance(value, dict) and value.get("leadgen_id"):
                 ids.append(str(value["leadgen_id"])[:100])
     return ids

@@ -266,3 +266,24 @@ async def test_the_sources_api_checks_purposes_credentials_and_workspaces(
     assert renamed.json()["name"] == "Ads"
     assert removed.status_code == 204
     assert gone.status_code == 404
+
+
+async def test_odd_but_signed_payloads_are_4xx_never_500(database_url: str, tenant: Tenant) -> None:
+    async with serve(make_settings(database_url, **SOURCE_SETTINGS)) as client:
+        form = await create_form(client, tenant)
+        meta = await _source(
+            client, tenant, form, kind="meta_lead_ads", meta_app_secret="s" * 12, meta_page_access_token="t" * 12
+        )
+        standard = await _source(client, tenant, form, kind="standard_webhooks")
+        answers = []
+        for raw in (b"[1, 2]", b'{"entry": [{"changes": [1, "x", null]}]}', b"not json", b'{"entry": "x"}'):
+            signature = "sha256=" + hmac.new(b"s" * 12, raw, hashlib.sha256).hexdigest()
+            answers.append(
+                (await client.post(_hook(meta), content=raw, headers={"x-hub-signature-256": signature})).status_code
+            )
+        body, headers = _signed(standard["secrets"]["whsec"], {"data": [1, 2]}, "evt_odd")
+        answers.append((await client.post(_hook(standard), content=body, headers=headers)).status_code)
+        body, headers = _signed(standard["secrets"]["whsec"], {"data": {"email": {"nested": True}}}, "evt_odd2")
+        answers.append((await client.post(_hook(standard), content=body, headers=headers)).status_code)
+
+    assert answers == [200, 200, 400, 200, 400, 422]
