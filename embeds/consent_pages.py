@@ -63,6 +63,14 @@ def _receipt_response(request: Request[Any, Any, Any], receipt: ConsentReceipt, 
     return Template(template_name="receipt.html", context=context, headers=_HEADERS)
 
 
+def _receipt_submission(settings: Settings, token: str) -> str:
+    """The submission a receipt link is for; a link this installation did not make is "not found"."""
+    try:
+        return consent.read_receipt(settings, token)
+    except consent.InvalidLink as exc:
+        raise NotFound("no such receipt") from exc
+
+
 @get(
     "/c/{token:str}",
     summary="A consent receipt (HTML, or JSON with Accept: application/json)",
@@ -75,10 +83,7 @@ async def receipt_page(
     db_session: NamedDependency[AsyncSession],
     app_settings: NamedDependency[Settings],
 ) -> Any:
-    try:
-        submission_id = consent.read_receipt(app_settings, token)
-    except consent.InvalidLink as exc:
-        raise NotFound("no such receipt") from exc
+    submission_id = _receipt_submission(app_settings, token)
     receipt = await ingest.receipt_of(db_session, app_settings, submission_id=submission_id)
     notice = "Your consent has been withdrawn." if request.query_params.get("withdrawn") else None
     return _receipt_response(request, receipt, token, notice)
@@ -97,10 +102,7 @@ async def withdraw(
     db_session: NamedDependency[AsyncSession],
     app_settings: NamedDependency[Settings],
 ) -> Any:
-    try:
-        submission_id = consent.read_receipt(app_settings, token)
-    except consent.InvalidLink as exc:
-        raise NotFound("no such receipt") from exc
+    submission_id = _receipt_submission(app_settings, token)
     if not _same_origin(request, app_settings):
         return _message("Not withdrawn", "Use the button on your receipt page.", status_code=403)
     form = await request.form()
