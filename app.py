@@ -18,11 +18,12 @@ from consent.routes import NoticeController
 from core.database import Database
 from core.dependencies import provide_db_session
 from core.health import healthz, readyz
+from core.metrics import Metrics
 from core.middleware import refuse_nul_in_body, refuse_nul_in_url
 from core.problems import exception_handlers
 from core.ratelimit import SubmitLimiter
 from core.settings import Settings, load_settings
-from delivery.routes import DeliveryController, EndpointController
+from delivery.routes import DeliveryController, EndpointController, metrics
 from delivery.worker import DeliveryWorker
 from embeds.consent_pages import confirm, confirm_page, receipt_page, withdraw
 from embeds.render import TEMPLATES
@@ -54,25 +55,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
         settings: The configuration; read from ``LEADWIRE_*`` environment variables when omitted.
     """
     settings = settings or load_settings()
+    registry = Metrics()
 
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             db = app.state.db = Database(settings)
             stack.push_async_callback(db.dispose)
-            limiter = app.state.submit_limiter = SubmitLimiter(settings)
+            limiter = app.state.submit_limiter = SubmitLimiter(settings, registry)
             stack.push_async_callback(limiter.close)
             in_flight = InFlight(settings)
             stack.push_async_callback(in_flight.close)
-            writer = SubmissionWriter(db)
+            writer = SubmissionWriter(db, metrics=registry)
             await writer.start()
             stack.push_async_callback(writer.stop)
-            app.state.submit_services = SubmitServices.start(db, writer, in_flight, settings)
+            app.state.submit_services = SubmitServices.start(db, writer, in_flight, settings, registry)
             fetcher = app.state.meta_fetcher = MetaFetcher(app.state.submit_services)
             await fetcher.start()
             stack.push_async_callback(fetcher.stop)
             if settings.run_worker:
-                worker = DeliveryWorker(db, settings)
+                worker = DeliveryWorker(db, settings, registry)
                 await worker.start()
                 stack.push_async_callback(worker.stop)
                 purger = PurgeScheduler(db, settings)
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             healthz,
             readyz,
+            metrics,
             hosted_form,
             submit,
             thank_you,
@@ -125,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Handlers import these only for type checking; Litestar resolves signatures with them at start-up.
         signature_types=[AsyncSession, Caller, Settings, Request],
         lifespan=[database],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "metrics": registry}),
         request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(
             title="Leadwire",

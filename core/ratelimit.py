@@ -16,6 +16,7 @@ from core.errors import RateLimited
 from core.ratelimit_memory import LocalMovingWindowStorage
 
 if TYPE_CHECKING:
+    from core.metrics import Metrics
     from core.settings import Settings
 
 __all__ = ("SubmitLimiter",)
@@ -36,7 +37,8 @@ class SubmitLimiter:
     stop applying.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics
         self._rules: list[tuple[str, list[RateLimitItem]]] = [
             ("ip_form", parse_many(settings.rate_limit_ip_form)),
             ("ip", parse_many(settings.rate_limit_ip)),
@@ -104,6 +106,8 @@ class SubmitLimiter:
                 if not await limiter.hit(item, *identifiers):
                     stats = await limiter.get_window_stats(item, *identifiers)
                     retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                    if self._metrics is not None:
+                        self._metrics.rate_limited.labels(name).inc()
                     raise RateLimited(retry_after, f"too many submissions ({item}); try again in {retry_after} s")
 
     async def close(self) -> None:

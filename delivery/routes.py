@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.database import utcnow
+from core.metrics import CONTENT_TYPE
 from core.pagination import DEFAULT_LIMIT, Limit
 from core.settings import Settings
 from core.times import aware_utc
@@ -34,9 +36,10 @@ from delivery.schemas import (
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
+    from core.metrics import Metrics
     from delivery.models import Delivery, WebhookEndpoint
 
-__all__ = ("DeliveryController", "EndpointController")
+__all__ = ("DeliveryController", "EndpointController", "metrics")
 
 
 def _endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
@@ -240,3 +243,13 @@ class DeliveryController(Controller):
     ) -> DeliveryOut:
         delivery = await service.retry_delivery(db_session, workspace_id=caller.workspace_id, delivery_id=delivery_id)
         return _delivery_out(delivery)
+
+
+@get("/metrics", summary="Prometheus metrics", tags=["operations"], media_type=CONTENT_TYPE, include_in_schema=False)
+async def metrics(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Response[bytes]:
+    """This process's counters, plus the delivery queue as the database sees it (the same from every process)."""
+    registry: Metrics = request.app.state.metrics
+    depth, oldest = await service.queue_stats(db_session, now=utcnow())
+    registry.queue_depth.set(depth)
+    registry.oldest_due_seconds.set(oldest)
+    return Response(registry.exposition(), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})

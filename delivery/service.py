@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
-from sqlalchemy import String, cast, or_, select, update
+from sqlalchemy import String, cast, func, or_, select, update
 
 from core.database import utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -50,6 +50,7 @@ __all__ = (
     "list_endpoints",
     "messages_mentioning",
     "new_secret",
+    "queue_stats",
     "recover",
     "redact_messages",
     "retry_delivery",
@@ -278,3 +279,17 @@ async def redact_messages(
     await session.execute(
         update(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(deliveries)).values(response_body="")
     )
+
+
+async def queue_stats(session: AsyncSession, *, now: datetime) -> tuple[int, float]:
+    """How many deliveries are pending, and how long the oldest due one has waited (seconds, 0 if none is due)."""
+    row = (
+        await session.execute(
+            select(func.count(), func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
+        )
+    ).one()
+    depth = int(row[0] or 0)
+    oldest: datetime | None = row[1]  # no pending delivery: min() of nothing is NULL
+    if oldest is None:
+        return depth, 0.0
+    return depth, max(0.0, (now - oldest).total_seconds())

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from core.database import Database
+    from core.metrics import Metrics
     from core.settings import Settings
 
 __all__ = ("DeliveryWorker", "encode_body")
@@ -74,9 +75,10 @@ class DeliveryWorker:
     failed before sending), or its lease is given back or left to expire without a request having been sent.
     """
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, metrics: Metrics | None = None) -> None:
         self.db = db
         self.settings = settings
+        self._metrics = metrics
         self._budget = settings.delivery_concurrency * _CLAIM_AHEAD
         self._endpoint_share = settings.delivery_endpoint_concurrency * _CLAIM_AHEAD
         self._held: dict[str, int] = {}  # claimed and not yet recorded or released, per endpoint
@@ -234,6 +236,9 @@ class DeliveryWorker:
         async with self.db.session(write=True) as session:
             now = utcnow()
             await outbox.record_outcomes(session, outcomes, settings=self.settings, now=now)
+            if self._metrics is not None:
+                for outcome in outcomes:
+                    self._metrics.record_attempt(status_code=outcome.status_code, duration_ms=outcome.duration_ms)
             if releases:
                 await outbox.release(session, releases)
             if want <= 0:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ipaddress import IPv4Network, IPv6Network
 
     from core.database import Database
+    from core.metrics import Metrics
     from core.settings import Settings
     from forms.definition import Definition
     from forms.models import Form
@@ -67,11 +68,20 @@ class SubmitServices:
     """``settings.trusted_proxy_networks``, parsed once."""
     own_origin: str | None = None
     """The origin of ``settings.public_base_url``: the hosted page posts from it."""
+    metrics: Metrics | None = None
 
     @classmethod
-    def start(cls, db: Database, writer: SubmissionWriter, in_flight: InFlight, settings: Settings) -> SubmitServices:
+    def start(
+        cls,
+        db: Database,
+        writer: SubmissionWriter,
+        in_flight: InFlight,
+        settings: Settings,
+        metrics: Metrics | None = None,
+    ) -> SubmitServices:
         """The services of one process, with what every request would otherwise recompute worked out once."""
         return cls(
+            metrics=metrics,
             db=db,
             forms=FormCache(db),
             writer=writer,
@@ -235,6 +245,15 @@ async def run_pipeline(services: SubmitServices, form: Form, raw: RawSubmission,
         Conflict: A request with the same idempotency key is still being processed.
         ServiceUnavailable: The database could not store it.
     """
+    started = time.perf_counter()
+    try:
+        return await _run(services, form, raw, facts)
+    finally:
+        if services.metrics is not None:
+            services.metrics.ingest_seconds.observe(time.perf_counter() - started)
+
+
+async def _run(services: SubmitServices, form: Form, raw: RawSubmission, facts: RequestFacts) -> Outcome:
     # Idempotency: a retry with the same key is answered from the stored response; one still in flight is 409.
     key = raw.meta.get("_idempotency_key") or facts.idempotency_key
     lock = None

@@ -24,6 +24,7 @@ from ingest.persist import Pending, Written, write_batch
 
 if TYPE_CHECKING:
     from core.database import Database
+    from core.metrics import Metrics
 
 __all__ = ("SubmissionWriter",)
 
@@ -39,8 +40,9 @@ _UNAVAILABLE = (OperationalError, SATimeoutError, OSError, TimeoutError)
 class SubmissionWriter:
     """Owns the write path of submissions for one process; lives on ``app.state`` for the life of the app."""
 
-    def __init__(self, db: Database, *, max_batch: int = _MAX_BATCH) -> None:
+    def __init__(self, db: Database, *, max_batch: int = _MAX_BATCH, metrics: Metrics | None = None) -> None:
         self._db = db
+        self._metrics = metrics
         self._max_batch = max_batch
         self._queue: list[tuple[Pending, asyncio.Future[Written]]] = []
         self._wake = asyncio.Event()
@@ -117,6 +119,8 @@ class SubmissionWriter:
             return
         self.batches += 1
         for (_, future), result in zip(batch, results, strict=True):
+            if self._metrics is not None and result.error is None and result.replay is None:
+                self._metrics.submissions.labels(result.verdict).inc()
             _settle(future, result=result)
 
     async def _transaction(self, items: list[Pending]) -> list[Written]:
