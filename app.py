@@ -18,6 +18,7 @@ from consent.routes import NoticeController
 from core.database import Database
 from core.dependencies import provide_db_session
 from core.health import healthz, readyz
+from core.logs import request_id_middleware
 from core.metrics import Metrics
 from core.middleware import refuse_nul_in_body, refuse_nul_in_url
 from core.problems import exception_handlers
@@ -124,7 +125,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         dependencies={"db_session": Provide(provide_db_session), "app_settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),
-        middleware=[refuse_nul_in_url],
+        middleware=[request_id_middleware, refuse_nul_in_url],
+        logging_config=None,  # the process's logging is configured once, by configure_logging (cli.py)
         # Handlers import these only for type checking; Litestar resolves signatures with them at start-up.
         signature_types=[AsyncSession, Caller, Settings, Request],
         lifespan=[database],

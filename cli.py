@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from core.database import Database
+from core.logs import configure_logging
 from core.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # The client address comes from LEADWIRE_TRUSTED_PROXIES alone (core/client_ip.py): uvicorn's own
         # proxy handling would trust X-Forwarded-For from 127.0.0.1 by default, letting local clients pick theirs.
         proxy_headers=False,
+        log_config=None,  # uvicorn's records go through configure_logging's handler and format
         server_header=False,
     )
     return 0
@@ -260,8 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"leadwire: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    configure_logging(settings)
     try:
         status: int = args.handler(settings, args)
     except LeadwireError as exc:

@@ -43,6 +43,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Minimum level of log records written to standard error."""
 
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per line (time, level, logger, message, request id), for log collectors."""
+
     db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
     """Connections kept open per process on PostgreSQL (SQLite uses one writer and a few readers)."""
 

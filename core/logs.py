@@ -1,0 +1,94 @@
+"""Logging: plain text by default, one JSON object per line with ``LEADWIRE_LOG_FORMAT=json``; a request id on both.
+
+Every HTTP request gets an id (the client's ``X-Request-ID`` when it is a sensible one, else a new one). It is
+returned in the ``X-Request-ID`` response header and attached to every log record written while the request is
+handled, so one request's lines can be found together.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from litestar.enums import ScopeType
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+    from core.settings import Settings
+
+__all__ = ("JsonFormatter", "configure_logging", "current_request_id", "request_id_middleware")
+
+_REQUEST_ID = contextvars.ContextVar[str | None]("leadwire_request_id", default=None)
+_ACCEPTABLE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled, if any."""
+    return _REQUEST_ID.get()
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _REQUEST_ID.get() or "-"
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, request id, and the exception if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) if getattr(record, "request_id", "-") != "-" else None,
+        }
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return msgspec.json.encode(document).decode()
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send every record to standard error in the configured format, with the request id attached."""
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(_TEXT_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """ASGI middleware: pick the request's id, keep it for the logs, and send it back as ``X-Request-ID``."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        sent = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        request_id = sent if _ACCEPTABLE.fullmatch(sent) else secrets.token_hex(8)
+        token = _REQUEST_ID.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            _REQUEST_ID.reset(token)
+
+    return middleware
