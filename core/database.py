@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from sqlalchemy import JSON, DateTime, MetaData, event, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
     from core.settings import Settings
 
-__all__ = ("Base", "Database", "JSONType", "UTCDateTime", "call_after_commit", "utcnow")
+__all__ = ("Base", "Database", "JSONType", "UTCDateTime", "call_after_commit", "insert_or_skip", "utcnow")
 
 # Named constraints, so that migrations (and SQLite batch mode) can refer to them.
 NAMING_CONVENTION = {
@@ -51,6 +53,15 @@ def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> No
     callbacks: list[Callable[[], None]] = session.info.setdefault(_AFTER_COMMIT, [])
     if callback not in callbacks:
         callbacks.append(callback)
+
+
+def insert_or_skip(session: AsyncSession, model: type[Base]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table, in the session's dialect (PostgreSQL or SQLite).
+
+    A row another transaction inserted first is skipped, on PostgreSQL after waiting for that transaction.
+    """
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return dialect_insert(model).on_conflict_do_nothing()
 
 
 def _json_dumps(value: Any) -> str:

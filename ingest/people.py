@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.database import insert_or_skip
 from core.ids import new_id
 from ingest.models import Lead
 
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("Person", "PersonKey", "find_or_create_people", "save_people")
+__all__ = ("Person", "PersonKey", "by_group", "find_or_create_people", "save_people")
 
 PersonKey = tuple[str, str, str]
 """(workspace id, ``email`` or ``phone``, canonical value)."""
@@ -60,12 +59,13 @@ class Person:
         self.changed = True
 
 
-def _on_postgresql(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert(Lead) if _on_postgresql(session) else sqlite_insert(Lead)
+def by_group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """``(group, value)`` pairs as values by group: ``group = ? AND value IN (...)`` uses the indexes on SQLite,
+    where a row-value ``(a, b) IN (VALUES ...)`` scans the table."""
+    groups: dict[str, list[str]] = {}
+    for group, value in pairs:
+        groups.setdefault(group, []).append(value)
+    return groups
 
 
 async def _select(
@@ -76,15 +76,15 @@ async def _select(
     ``by_id`` makes one lead found through its email and through its phone the same :class:`Person`.
     """
     column = Lead.email if kind == "email" else Lead.phone
-    workspaces: dict[str, list[str]] = {}
-    for workspace_id, wanted in pairs:
-        workspaces.setdefault(workspace_id, []).append(wanted)
     leads: list[Lead] = []
-    for workspace_id, values in workspaces.items():
-        # ``workspace_id = ? AND email IN (...)`` uses the unique index; a row-value IN scans the table on SQLite.
-        statement = select(Lead).where(Lead.workspace_id == workspace_id, column.in_(values))
-        if _on_postgresql(session):
-            statement = statement.order_by(Lead.id).with_for_update(of=Lead)  # lock in one order: no deadlocks
+    for workspace_id, values in by_group(pairs).items():
+        # FOR UPDATE locks on PostgreSQL, in one order (no deadlocks); SQLite ignores it (BEGIN IMMEDIATE serialises).
+        statement = (
+            select(Lead)
+            .where(Lead.workspace_id == workspace_id, column.in_(values))
+            .order_by(Lead.id)
+            .with_for_update(of=Lead)
+        )
         leads.extend((await session.scalars(statement)).all())
     # A phone number matches the lead known only by it first, else the oldest lead that has it.
     leads.sort(key=lambda lead: (lead.email is not None, lead.id) if kind == "phone" else (False, lead.id))
@@ -148,9 +148,7 @@ async def find_or_create_people(
                 "updated_at": now,
             }
         )
-    inserted = await session.execute(
-        _insert(session).on_conflict_do_nothing().returning(_LEAD.c.id, _LEAD.c.workspace_id), rows
-    )
+    inserted = await session.execute(insert_or_skip(session, Lead).returning(_LEAD.c.id, _LEAD.c.workspace_id), rows)
     created = {row.id for row in inserted}
     lost: list[PersonKey] = []
     for key, row in zip(missing, rows, strict=True):

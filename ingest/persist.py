@@ -19,7 +19,7 @@ from core.ids import new_id
 from delivery import service as delivery
 from forms import service as forms
 from ingest.models import IdempotencyRecord, Submission
-from ingest.people import Person, PersonKey, find_or_create_people, save_people
+from ingest.people import Person, PersonKey, by_group, find_or_create_people, save_people
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -120,15 +120,6 @@ async def _refuse_outdated(session: AsyncSession, items: list[Pending]) -> dict[
     return refused
 
 
-def _by_group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
-    """``(group, value)`` pairs as values by group: ``group = ? AND value IN (...)`` uses the indexes on SQLite,
-    where a row-value ``(a, b) IN (VALUES ...)`` scans the table."""
-    groups: dict[str, list[str]] = {}
-    for group, value in pairs:
-        groups.setdefault(group, []).append(value)
-    return groups
-
-
 async def _claim_idempotency_keys(
     session: AsyncSession, indexes: list[int], items: list[Pending], now: datetime
 ) -> dict[int, Written]:
@@ -137,7 +128,7 @@ async def _claim_idempotency_keys(
     if not keyed:
         return {}
     pairs = [(item.form.id, cast("str", item.idempotency_key)) for _, item in keyed]
-    for form_id, keys in _by_group(pairs).items():
+    for form_id, keys in by_group(pairs).items():
         await session.execute(
             delete(IdempotencyRecord).where(
                 IdempotencyRecord.form_id == form_id,
@@ -190,7 +181,7 @@ async def _stored(
     session: AsyncSession, pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, StoredResponse, str]]:
     found: dict[tuple[str, str], tuple[str, StoredResponse, str]] = {}
-    for form_id, keys in _by_group(pairs).items():
+    for form_id, keys in by_group(pairs).items():
         rows = await session.execute(
             select(
                 _IDEMPOTENCY.c.form_id,
@@ -263,7 +254,7 @@ async def _recent_fingerprints(
         return {}
     longest = max(items[i].dedupe_window_seconds for i in prints)
     latest: dict[tuple[str, str], datetime] = {}
-    for form_id, fps in _by_group(pairs).items():
+    for form_id, fps in by_group(pairs).items():
         rows = await session.execute(
             select(_SUBMISSION.c.fingerprint, _SUBMISSION.c.created_at).where(
                 _SUBMISSION.c.form_id == form_id,

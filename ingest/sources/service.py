@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 import secrets as random
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 from msgspec import UNSET
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.database import utcnow
+from core.database import insert_or_skip, utcnow
 from core.errors import FieldError, NotFound, ValidationFailed
 from core.ids import new_id
 from delivery import service as delivery
@@ -226,10 +224,6 @@ def inbound_submission(
     return raw, facts
 
 
-def _insert(session: AsyncSession) -> Any:
-    return pg_insert(SourceFetch) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(SourceFetch)
-
-
 async def queue_fetches(session: AsyncSession, source: Source, leadgen_ids: list[str]) -> None:
     """Remember Meta's leadgen ids, once each: Meta is answered as soon as they are committed."""
     if not leadgen_ids:
@@ -249,7 +243,7 @@ async def queue_fetches(session: AsyncSession, source: Source, leadgen_ids: list
         }
         for leadgen_id in dict.fromkeys(leadgen_ids)
     ]
-    await session.execute(_insert(session).on_conflict_do_nothing(), rows)
+    await session.execute(insert_or_skip(session, SourceFetch), rows)
 
 
 async def claim_fetches(session: AsyncSession, *, limit: int, now: datetime) -> list[tuple[SourceFetch, Source]]:
@@ -259,9 +253,8 @@ async def claim_fetches(session: AsyncSession, *, limit: int, now: datetime) -> 
         .where(SourceFetch.status == "pending", SourceFetch.next_attempt_at <= now)
         .order_by(SourceFetch.next_attempt_at)
         .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises claims
     )
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.with_for_update(skip_locked=True)
     fetches = list((await session.scalars(statement)).all())
     claimed = []
     for fetch in fetches:
