@@ -44,9 +44,9 @@ def _same_origin(request: Request[Any, Any, Any], settings: Settings) -> bool:
 
 
 def _who(request: Request[Any, Any, Any]) -> tuple[str | None, str | None]:
-    peer = request.client.host if request.client else ""
+    """The person's address (truncated, as on submissions; through trusted proxies) and user agent."""
     agent = request.headers.get("user-agent")
-    return truncated_ip(peer), (ingest.clean_text(agent, 500) if agent else None)
+    return truncated_ip(ingest.client_address(request)), (ingest.clean_text(agent, 500) if agent else None)
 
 
 def _receipt_response(request: Request[Any, Any, Any], receipt: ConsentReceipt, token: str, notice: str | None) -> Any:

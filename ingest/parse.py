@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from core.settings import Settings
 
-__all__ = ("META_FIELDS", "TRACKING_FIELDS", "RawSubmission", "clean_text", "parse_submission")
+__all__ = ("META_FIELDS", "TRACKING_FIELDS", "RawSubmission", "clean_text", "parse_submission", "read_body")
 
 Scalar = str | int | float | bool | None
 TRACKING_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid")
@@ -115,20 +115,27 @@ def _form_pairs(pairs: list[tuple[str, Any]]) -> tuple[dict[str, list[Scalar]], 
     return values, consents
 
 
-async def _read_body(request: Request[Any, Any, Any], settings: Settings) -> bytes:
+async def read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    """The request's body, refused early when it declares more than ``limit`` bytes and cut off when it sends more.
+
+    Raises:
+        PayloadTooLarge: Over ``limit``.
+        BadRequest: The client hung up before sending it all.
+    """
+    too_large = f"the body may be at most {limit} bytes"
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > settings.ingest_max_body_bytes:
-        raise PayloadTooLarge(f"a submission may be at most {settings.ingest_max_body_bytes} bytes")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(too_large)
     try:
         body = await request.body()
     except ClientException as exc:  # Litestar's own cap (request_max_body_size) on a body sent without a length
-        raise PayloadTooLarge(f"a submission may be at most {settings.ingest_max_body_bytes} bytes") from exc
+        raise PayloadTooLarge(too_large) from exc
     except InternalServerException as exc:
         # Litestar's "client disconnected prematurely": the client hung up before sending its whole body. Nothing
         # was accepted and nobody hears the answer, but it is the client's doing, not an error of ours.
         raise BadRequest("the client disconnected before sending the whole body") from exc
-    if len(body) > settings.ingest_max_body_bytes:
-        raise PayloadTooLarge(f"a submission may be at most {settings.ingest_max_body_bytes} bytes")
+    if len(body) > limit:
+        raise PayloadTooLarge(too_large)
     return body
 
 
@@ -144,7 +151,7 @@ async def parse_submission(request: Request[Any, Any, Any], settings: Settings) 
     content_type = _content_type(request)
     if content_type not in _JSON_TYPES and content_type not in _FORM_TYPES:
         raise UnsupportedMediaType("send application/x-www-form-urlencoded, multipart/form-data or application/json")
-    body = await _read_body(request, settings)
+    body = await read_body(request, settings.ingest_max_body_bytes)
     if content_type in _JSON_TYPES:
         values, consents = _json_values(body, settings.ingest_max_fields)
     elif content_type == "multipart/form-data":

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ingest.parse import RawSubmission
     from ingest.pipeline import Outcome, SubmitServices
 
-__all__ = ("outcome_response", "rate_limit_submissions", "read_submission", "submit_services")
+__all__ = ("client_address", "outcome_response", "rate_limit_submissions", "read_submission", "submit_services")
 
 _CLIENT_IP = "leadwire_client_ip"
 _FORM = "leadwire_form"
@@ -36,7 +36,9 @@ def submit_services(connection: ASGIConnection[Any, Any, Any, Any]) -> SubmitSer
     return services
 
 
-def _client_ip(connection: ASGIConnection[Any, Any, Any, Any], services: SubmitServices) -> str:
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The client's address: the peer's, or the one a trusted proxy names in ``X-Forwarded-For``."""
+    services = submit_services(connection)
     peer = connection.client.host if connection.client else None
     return client_ip(peer, connection.headers.getall("x-forwarded-for", []), services.trusted_proxies)
 
@@ -49,7 +51,7 @@ async def rate_limit_submissions(connection: ASGIConnection[Any, Any, Any, Any],
     """
     services = submit_services(connection)
     limiter: SubmitLimiter = connection.app.state.submit_limiter
-    address = _client_ip(connection, services)
+    address = client_address(connection)
     connection.state[_CLIENT_IP] = address
     subject = rate_limit_subject(address)
     await limiter.check_client(subject)
@@ -70,7 +72,7 @@ async def read_submission(request: Request[Any, Any, Any], slug: str) -> tuple[F
     raw = await parse_submission(request, services.settings)
     accept = request.headers.get("accept", "").lower()
     facts = RequestFacts(
-        client_ip=request.state.get(_CLIENT_IP) or _client_ip(request, services),
+        client_ip=request.state.get(_CLIENT_IP) or client_address(request),
         user_agent=request.headers.get("user-agent"),
         origin=request.headers.get("origin"),
         referer=request.headers.get("referer"),

@@ -24,7 +24,7 @@ from ingest.pipeline import (
     run_pipeline,
 )
 from ingest.privacy import erase_person, person_export
-from ingest.public import outcome_response, rate_limit_submissions, read_submission, submit_services
+from ingest.public import client_address, outcome_response, rate_limit_submissions, read_submission, submit_services
 from ingest.spam import issue_render_token, own_origin, request_origin
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ __all__ = (
     "RequestFacts",
     "SubmitServices",
     "clean_text",
+    "client_address",
     "confirm_submission",
     "definition_of",
     "embed_origin",

@@ -11,10 +11,11 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import PayloadTooLarge, Unauthorized
+from core.errors import Unauthorized
 from core.settings import Settings
+from ingest.parse import read_body
 from ingest.pipeline import run_pipeline
-from ingest.public import outcome_response, submit_services
+from ingest.public import client_address, outcome_response, submit_services
 from ingest.sources import kinds, service
 from ingest.sources.schemas import SourceCreate, SourceCreated, SourceList, SourceOut, SourceUpdate
 from workspaces.schemas import Caller
@@ -124,23 +125,13 @@ async def hook_challenge(
     return Response(challenge, media_type=MediaType.TEXT)
 
 
-async def _body(request: Request[Any, Any, Any], limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"a webhook may be at most {limit} bytes")
-    body = await request.body()
-    if len(body) > limit:
-        raise PayloadTooLarge(f"a webhook may be at most {limit} bytes")
-    return body
-
-
 @post("/hooks/{source_id:str}", summary="Receive a lead from an inbound source", tags=["sources"], status_code=201)
 async def hook_receive(source_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
     services = submit_services(request)
     db = services.db
     async with db.session(write=False) as session:
         source, form = await service.public_source(session, source_id)
-    body = await _body(request, services.settings.ingest_max_body_bytes)
+    body = await read_body(request, services.settings.ingest_max_body_bytes)
     try:
         if source.kind == "meta_lead_ads":
             leadgen_ids = kinds.meta_leadgen_ids(source, request.headers, body)
@@ -159,9 +150,8 @@ async def hook_receive(source_id: FromPath[str], request: Request[Any, Any, Any]
         if fetcher is not None:
             fetcher.wake()
         return Response(b'{"received":%d}' % len(leadgen_ids), status_code=200, media_type=MediaType.JSON)
-    peer = request.client.host if request.client else "unknown"
     raw, facts = service.inbound_submission(
-        source, form, lead, client_ip=peer, user_agent=request.headers.get("user-agent")
+        source, form, lead, client_ip=client_address(request), user_agent=request.headers.get("user-agent")
     )
     outcome = await run_pipeline(services, form, raw, facts)
     return outcome_response(outcome)
