@@ -19,7 +19,16 @@ if TYPE_CHECKING:
     from forms.models import Form
     from forms.schemas import FieldSpec
 
-__all__ = ("DEFAULT_THEME", "FRAME_SCRIPT", "LOADER", "TEMPLATES", "Loader", "page_context", "page_headers")
+__all__ = (
+    "DEFAULT_THEME",
+    "FRAME_SCRIPT",
+    "LOADER",
+    "TEMPLATES",
+    "Loader",
+    "frame_context",
+    "page_context",
+    "page_headers",
+)
 
 _HERE = Path(__file__).parent
 TEMPLATES = _HERE / "templates"
@@ -122,6 +131,17 @@ def _anchor(field: str, definition: Definition) -> str:
     return f"f-{field}"
 
 
+def frame_context(form: Form, definition: Definition, parent_origin: str | None) -> dict[str, Any]:
+    """What ``base.html`` needs on every page of a form: its name and colour, and whether it talks to a parent."""
+    return {
+        "form_name": form.name,
+        "slug": form.slug,
+        "theme_color": definition.settings.theme_color or DEFAULT_THEME,
+        "parent_origin": parent_origin,
+        "frame_script": FRAME_SCRIPT,
+    }
+
+
 def page_context(
     form: Form,
     definition: Definition,
@@ -147,8 +167,7 @@ def page_context(
     if parent_origin:
         hidden["_embed_origin"] = parent_origin
     return {
-        "form_name": form.name,
-        "slug": form.slug,
+        **frame_context(form, definition, parent_origin),
         "action": f"/f/{form.slug}",
         "fields": [_field(spec, sent, query) for spec in definition.fields],
         "consents": definition.consents,
@@ -157,9 +176,6 @@ def page_context(
         "error_list": [{"anchor": _anchor(e.field, definition), "message": e.message} for e in shown],
         "hidden": hidden,
         "render_token": render_token,
-        "theme_color": definition.settings.theme_color or DEFAULT_THEME,
-        "parent_origin": parent_origin,
-        "frame_script": FRAME_SCRIPT,
         "submit_label": "Send",
         "privacy_notice_url": definition.settings.privacy_notice_url,
     }

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import ValidationFailed
 from core.settings import Settings
-from embeds.render import DEFAULT_THEME, FRAME_SCRIPT, LOADER, page_context, page_headers
+from embeds.render import LOADER, frame_context, page_context, page_headers
 from embeds.schemas import EmbedOut
 from embeds.snippet import embed_out
 from forms import service as forms
@@ -119,15 +119,11 @@ async def thank_you(
     query = {key: str(value) for key, value in request.query_params.items()}
     parent = _parent(form, query, embed=embed == "1")
     context = {
-        "form_name": form.name,
-        "slug": form.slug,
+        **frame_context(form, definition, parent),
         "message": definition.settings.success_message or "Thank you, we have received your details.",
-        "theme_color": definition.settings.theme_color or DEFAULT_THEME,
-        "parent_origin": parent,
         "submitted": str(request.query_params.get("s") or "sent")[:40] if parent else None,
         "redirect": definition.settings.redirect_url if parent else None,
         "receipt_url": f"/c/{receipt}" if (receipt := request.query_params.get("r")) else None,
-        "frame_script": FRAME_SCRIPT,
     }
     return Template(
         template_name="thanks.html", context=context, headers=page_headers(definition, embedded=embed == "1")

@@ -95,9 +95,8 @@ async def receipt_of(session: AsyncSession, settings: Settings, *, submission_id
             )
         )
     url = f"{settings.public_base_url.rstrip('/')}/c/{receipt_token(settings, submission.id)}"
-    owner = workspace.settings if isinstance(workspace.settings, dict) else {}
-    contact = owner.get("contact_email")
-    notice_url = definition.settings.privacy_notice_url or owner.get("privacy_policy_url")
+    owner = workspaces.settings_of(workspace)
+    notice_url = definition.settings.privacy_notice_url or owner.privacy_policy_url
     return ConsentReceipt(
         schema_version=SCHEMA_VERSION,
         receipt_id=f"rcpt_{submission.id.removeprefix('sub_')}",
@@ -109,7 +108,7 @@ async def receipt_of(session: AsyncSession, settings: Settings, *, submission_id
             email=lead.email if lead else None,
             phone=lead.phone if lead else None,
         ),
-        controller=ReceiptController(name=workspace.name, contact=contact),
+        controller=ReceiptController(name=workspace.name, contact=owner.contact_email),
         privacy_notice=ReceiptNotice(url=notice_url, language=definition.settings.language),
         purposes=purposes,
         withdrawal_method=f"one click per purpose on {url}, or ask {workspace.name} directly",

@@ -349,3 +349,17 @@ async def test_an_unconfirmed_submission_does_not_change_a_known_persons_lead(
     assert (before["name"], before["submission_count"], "team_size" in before["fields"]) == ("Asha Rao", 1, False)
     assert (after["name"], after["submission_count"], after["fields"]["team_size"]) == ("Mallory Impostor", 2, "51+")
     assert _event(endpoint, receiver, 2)["type"] == "lead.updated"
+
+
+async def test_the_receipt_names_the_workspace_contact_and_privacy_policy(
+    app_client: Client, tenant: Tenant, ingest_settings: Settings
+) -> None:
+    settings = {"contact_email": "privacy@acme.example", "privacy_policy_url": "https://acme.example/privacy"}
+    await app_client.patch("/api/v1/workspace", json={"settings": settings}, headers=tenant.headers)
+    form = await create_form(app_client, tenant)
+    location = await _browser_post(app_client, form, ingest_settings)
+
+    receipt = (await app_client.get("/c/" + location.split("r=", 1)[1], headers={"Accept": "application/json"})).json()
+
+    assert receipt["controller"] == {"name": "Acme", "contact": "privacy@acme.example"}
+    assert receipt["privacy_notice"] == {"url": "https://acme.example/privacy", "language": "en"}
