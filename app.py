@@ -20,8 +20,8 @@ from core.dependencies import provide_db_session
 from core.health import healthz, readyz
 from core.logs import request_id_middleware
 from core.metrics import Metrics
-from core.middleware import refuse_nul_in_body, refuse_nul_in_url
-from core.problems import exception_handlers
+from core.middleware import refuse_nul_in_url, refuse_unreadable_body
+from core.problems import document_problems, exception_handlers
 from core.ratelimit import SubmitLimiter
 from core.settings import Settings, load_settings
 from delivery.routes import DeliveryController, EndpointController, metrics
@@ -101,11 +101,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DeliveryController,
         ],
         guards=[require_api_key],
-        before_request=refuse_nul_in_body,
+        before_request=refuse_unreadable_body,
         dependencies={"caller": Provide(provide_caller)},
         security=[{"bearer": []}],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -142,3 +142,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ),
     )
+    document_problems(app)
+    return app

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from core.settings import Settings
 
-__all__ = ("JsonFormatter", "configure_logging", "current_request_id", "request_id_middleware")
+__all__ = ("JsonFormatter", "configure_logging", "current_request_id", "redact_target", "request_id_middleware")
 
 _REQUEST_ID = contextvars.ContextVar[str | None]("leadwire_request_id", default=None)
 _ACCEPTABLE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -37,6 +37,34 @@ def current_request_id() -> str | None:
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = _REQUEST_ID.get() or "-"
+        return True
+
+
+_TOKEN_PATH = re.compile(r"^/(c|confirm)/[^/?]+")
+_PLAIN_QUERY = frozenset({"limit", "status", "verdict", "kind", "event_type", "withdrawn"})
+
+
+def redact_target(target: str) -> str:
+    """A request target fit for the access log: link tokens and query values (but a few harmless ones) hidden.
+
+    Receipt and confirmation links are bearer tokens to a person's data; query strings carry Meta's verify token
+    and the email or phone a lead search was for.
+    """
+    path, _, query = target.partition("?")
+    path = _TOKEN_PATH.sub(lambda match: f"/{match.group(1)}/…", path)
+    if not query:
+        return path
+    pairs = (pair.partition("=") for pair in query.split("&"))
+    return path + "?" + "&".join(f"{k}={v if k in _PLAIN_QUERY else '…'}" if eq else k for k, eq, v in pairs)
+
+
+class _AccessFilter(logging.Filter):
+    """Redacts the request target of uvicorn's access records (their args: client, method, target, version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):  # noqa: PLR2004
+            record.args = (args[0], args[1], redact_target(args[2]), args[3], args[4])
         return True
 
 
@@ -56,6 +84,9 @@ class JsonFormatter(logging.Formatter):
         return msgspec.json.encode(document).decode()
 
 
+_QUIET_LIBRARIES = ("sqlalchemy", "aiosqlite", "asyncpg", "httpx", "httpcore", "aiohttp", "hpack")
+
+
 def configure_logging(settings: Settings) -> None:
     """Send every record to standard error in the configured format, with the request id attached."""
     handler = logging.StreamHandler()
@@ -67,7 +98,14 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    access.filters[:] = [_AccessFilter()]
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Libraries that log what passes through them (SQLAlchemy's result rows, httpx's request URLs with Meta's
+    # access token, every aiosqlite call) would put secrets and personal data in the log at debug or info level:
+    # they log warnings and errors only, whatever LEADWIRE_LOG_LEVEL says.
+    for name in _QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:

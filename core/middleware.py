@@ -1,4 +1,4 @@
-"""Input hygiene at the edge: NUL characters are refused before they reach a handler or the database."""
+"""Input hygiene at the edge: NUL characters and undecodable JSON are refused before they reach a handler."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar.enums import ScopeType
+from litestar.exceptions import SerializationException
 
 from core.errors import BadRequest, Problem
 
@@ -13,9 +14,10 @@ if TYPE_CHECKING:
     from litestar import Request
     from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
-__all__ = ("refuse_nul_in_body", "refuse_nul_in_url")
+__all__ = ("refuse_nul_in_url", "refuse_unreadable_body")
 
 _NUL_DETAIL = "NUL characters are not accepted"
+_FORM_TYPES = ("multipart/", "application/x-www-form-urlencoded")
 
 
 def refuse_nul_in_url(app: ASGIApp) -> ASGIApp:
@@ -44,9 +46,16 @@ def refuse_nul_in_url(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-async def refuse_nul_in_body(request: Request[Any, Any, Any]) -> None:
-    """``before_request`` hook: a body carrying a NUL (raw, or escaped as ``\\u0000`` in JSON) is a 400 problem."""
+async def refuse_unreadable_body(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` hook: a body with a NUL (raw, or escaped as ``\\u0000``) or that is not JSON is a 400."""
     if request.method in {"POST", "PUT", "PATCH"}:
         body = await request.body()
         if b"\x00" in body or b"\\u0000" in body:
             raise BadRequest(_NUL_DETAIL)
+        if body and not request.content_type[0].startswith(_FORM_TYPES):
+            # Decoded here, once: Litestar keeps the result for the handler's ``data``. msgspec raises errors that
+            # Litestar does not turn into a 400 (not UTF-8, nested past the recursion limit); they are ours to catch.
+            try:
+                await request.json()
+            except (SerializationException, UnicodeDecodeError, RecursionError) as exc:
+                raise BadRequest("the body is not valid JSON, or is nested too deeply") from exc

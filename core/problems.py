@@ -7,18 +7,20 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from litestar import Response
+from litestar import MediaType, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from core.errors import FieldError, LeadwireError, Problem, ServiceUnavailable
 
 if TYPE_CHECKING:
-    from litestar import Request
+    from litestar import Litestar, Request
     from litestar.types import ExceptionHandlersMap
 
-__all__ = ("PROBLEM_JSON", "exception_handlers", "problem_response")
+__all__ = ("PROBLEM_JSON", "document_problems", "exception_handlers", "problem_response")
 
 PROBLEM_JSON = "application/problem+json"
 _logger = logging.getLogger("leadwire.errors")
@@ -111,3 +113,58 @@ def exception_handlers() -> ExceptionHandlersMap:
         ConnectionError: _on_database_unavailable,  # asyncpg's refused or reset connections arrive unwrapped
         Exception: _on_unexpected,
     }
+
+
+_PROBLEMS = {
+    400: "The body could not be read (for example, JSON that does not parse)",
+    401: "No API key, a malformed one, or a revoked one",
+    404: "Not found, or not visible to this workspace",
+    409: "Conflicts with the current state (or the same Idempotency-Key is still being processed)",
+    412: "If-Match names an older version of the resource",
+    413: "The body is larger than allowed",
+    415: "The body's Content-Type is not accepted here",
+    422: "Invalid values; ``errors`` lists each field, code and message",
+    429: "Too many requests; retry after ``Retry-After`` seconds",
+    503: "The database is unavailable or busy; retry after ``Retry-After`` seconds",
+}
+_ANY_ROUTE = (400, 404, 413, 415, 422, 503)
+_BY_PREFIX = {"/api/": (401, 409, 412), "/f/": (409, 429), "/hooks/": (401, 429)}
+_PAGES = {
+    403: "The button was pressed on another site",
+    404: "The link is not valid (a page saying so)",
+    409: "Already done (a page saying so)",
+    410: "The link has expired (a page saying so)",
+}
+"""What the prospect's own pages (receipt, withdrawal, confirmation) answer with a page rather than a problem."""
+
+
+def document_problems(app: Litestar) -> None:
+    """Document the ``application/problem+json`` answers of every route in the OpenAPI schema.
+
+    Litestar documents a handler's success response and 400 for validation; our errors (401, 404, 409, 422, 429,
+    503, ...) come from exception handlers it cannot see. The schema is generated on its first request, so setting
+    each handler's ``responses`` here, after the routes are built, is enough. A handler's own ``responses`` win.
+    """
+    for route in app.routes:
+        path = route.path
+        statuses = [*_ANY_ROUTE, *(s for prefix, extra in _BY_PREFIX.items() if path.startswith(prefix) for s in extra)]
+        for handler in getattr(route, "route_handlers", ()):
+            if not isinstance(handler, HTTPRouteHandler) or path in {"/healthz", "/metrics"}:
+                continue
+            page = handler.media_type == MediaType.HTML
+            documented = {
+                status: ResponseSpec(
+                    data_container=Problem,
+                    media_type=PROBLEM_JSON,
+                    description=_PROBLEMS[status],
+                    generate_examples=False,
+                )
+                for status in statuses
+                if not (page and status in _PAGES)
+            }
+            if page:
+                documented |= {
+                    status: ResponseSpec(data_container=str, media_type=MediaType.HTML, description=description)
+                    for status, description in _PAGES.items()
+                }
+            handler.responses = dict(sorted({**documented, **(handler.responses or {})}.items()))

@@ -49,8 +49,17 @@ def _who(request: Request[Any, Any, Any]) -> tuple[str | None, str | None]:
     return truncated_ip(ingest.client_address(request)), (ingest.clean_text(agent, 500) if agent else None)
 
 
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _invalid_link() -> Template:
+    return _message("This link is not valid", "Please check that you copied the whole link.", status_code=404)
+
+
 def _receipt_response(request: Request[Any, Any, Any], receipt: ConsentReceipt, token: str, notice: str | None) -> Any:
-    if "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", ""):
+    if _wants_json(request):
         return Response(receipt, headers=_HEADERS, media_type=MediaType.JSON)
     context = {
         "receipt": receipt,
@@ -61,14 +70,6 @@ def _receipt_response(request: Request[Any, Any, Any], receipt: ConsentReceipt, 
         "theme_color": DEFAULT_THEME,
     }
     return Template(template_name="receipt.html", context=context, headers=_HEADERS)
-
-
-def _receipt_submission(settings: Settings, token: str) -> str:
-    """The submission a receipt link is for; a link this installation did not make is "not found"."""
-    try:
-        return consent.read_receipt(settings, token)
-    except consent.InvalidLink as exc:
-        raise NotFound("no such receipt") from exc
 
 
 @get(
@@ -83,8 +84,14 @@ async def receipt_page(
     db_session: NamedDependency[AsyncSession],
     app_settings: NamedDependency[Settings],
 ) -> Any:
-    submission_id = _receipt_submission(app_settings, token)
-    receipt = await ingest.receipt_of(db_session, app_settings, submission_id=submission_id)
+    try:
+        submission_id = consent.read_receipt(app_settings, token)
+        receipt = await ingest.receipt_of(db_session, app_settings, submission_id=submission_id)
+    except (consent.InvalidLink, NotFound) as exc:
+        # A person who follows a broken link gets a page; a program that asked for JSON gets a problem.
+        if _wants_json(request):
+            raise NotFound("no such receipt") from exc
+        return _invalid_link()
     notice = "Your consent has been withdrawn." if request.query_params.get("withdrawn") else None
     return _receipt_response(request, receipt, token, notice)
 
@@ -102,12 +109,18 @@ async def withdraw(
     db_session: NamedDependency[AsyncSession],
     app_settings: NamedDependency[Settings],
 ) -> Any:
-    submission_id = _receipt_submission(app_settings, token)
+    try:
+        submission_id = consent.read_receipt(app_settings, token)
+    except consent.InvalidLink:
+        return _invalid_link()
     if not _same_origin(request, app_settings):
         return _message("Not withdrawn", "Use the button on your receipt page.", status_code=403)
     form = await request.form()
     purpose = str(form.get("purpose") or "")
-    receipt = await ingest.receipt_of(db_session, app_settings, submission_id=submission_id)
+    try:
+        receipt = await ingest.receipt_of(db_session, app_settings, submission_id=submission_id)
+    except NotFound:
+        return _invalid_link()
     if receipt.data_subject.id is None or purpose not in {p.purpose for p in receipt.purposes}:
         return _message("Nothing to withdraw", "This receipt holds no such consent.", status_code=404)
     client_ip, user_agent = _who(request)
@@ -125,7 +138,7 @@ async def withdraw(
     return Redirect(f"/c/{token}?withdrawn=1", status_code=303)
 
 
-@get("/confirm/{token:str}", summary="The double opt-in confirmation page", tags=["public"])
+@get("/confirm/{token:str}", summary="The double opt-in confirmation page", tags=["public"], media_type=MediaType.HTML)
 async def confirm_page(
     token: FromPath[str], db_session: NamedDependency[AsyncSession], app_settings: NamedDependency[Settings]
 ) -> Template:
@@ -136,7 +149,7 @@ async def confirm_page(
     except consent.ExpiredLink:
         return _message("This link has expired", "Please fill in the form again.", status_code=410)
     except (consent.InvalidLink, NotFound):
-        return _message("This link is not valid", "Please check that you copied the whole link.", status_code=404)
+        return _invalid_link()
     except Conflict:
         return _message("Already confirmed", "You have already confirmed; there is nothing more to do.", 409)
     return _message(
@@ -147,7 +160,13 @@ async def confirm_page(
     )
 
 
-@post("/confirm/{token:str}", summary="Confirm a double opt-in submission", tags=["public"], status_code=200)
+@post(
+    "/confirm/{token:str}",
+    summary="Confirm a double opt-in submission",
+    tags=["public"],
+    status_code=200,
+    media_type=MediaType.HTML,
+)
 async def confirm(
     token: FromPath[str],
     request: Request[Any, Any, Any],
@@ -159,7 +178,7 @@ async def confirm(
     except consent.ExpiredLink:
         return _message("This link has expired", "Please fill in the form again.", status_code=410)
     except consent.InvalidLink:
-        return _message("This link is not valid", "Please check that you copied the whole link.", status_code=404)
+        return _invalid_link()
     if not _same_origin(request, app_settings):
         return _message("Not confirmed", "Use the button on the confirmation page.", status_code=403)
     client_ip, user_agent = _who(request)
@@ -168,7 +187,7 @@ async def confirm(
             db_session, submission_id=submission_id, client_ip=client_ip, user_agent=user_agent
         )
     except NotFound:
-        return _message("This link is not valid", "Please check that you copied the whole link.", status_code=404)
+        return _invalid_link()
     except Conflict:
         return _message("Already confirmed", "This link has already been used.", status_code=409)
     return _message("Thank you", "Your details are confirmed.")

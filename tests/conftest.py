@@ -9,14 +9,13 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy.engine import make_url
 
 import migrations
 from app import create_app
+from bench.cluster import database_named, execute_sql
 from core.database import Base, Database
 from core.settings import Settings, load_settings
 from workspaces import service as workspaces
@@ -62,11 +61,6 @@ def run_in_thread(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return result[0]
 
 
-def asyncpg_dsn(url: str) -> str:
-    """A SQLAlchemy PostgreSQL URL as a plain DSN for asyncpg."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def make_settings(database_url: str, **extra: str) -> Settings:
     environ = {
         "LEADWIRE_DATABASE_URL": database_url,
@@ -92,35 +86,28 @@ def postgres_url() -> Iterator[str]:
     if not base:
         pytest.skip("TEST_POSTGRES_URL is not set")
     name = f"leadwire_test_{uuid.uuid4().hex[:12]}"
-    admin_dsn = asyncpg_dsn(base)
-
-    async def execute(sql: str) -> None:
-        connection = await asyncpg.connect(admin_dsn)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    run_in_thread(lambda: execute(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    run_in_thread(lambda: execute_sql(base, f'CREATE DATABASE "{name}"'))
+    url = database_named(base, name)
     try:
         migrations.upgrade(url)
         yield url
     finally:
-        run_in_thread(lambda: execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_in_thread(lambda: execute_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _truncate_postgres(url: str) -> None:
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
 
-    async def truncate() -> None:
-        connection = await asyncpg.connect(asyncpg_dsn(url))
-        try:
-            await connection.execute(f"TRUNCATE {tables} CASCADE")
-        finally:
-            await connection.close()
+    run_in_thread(lambda: execute_sql(url, f"TRUNCATE {tables} CASCADE"))
 
-    run_in_thread(truncate)
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis of ``TEST_REDIS_URL`` (required in CI), for the tests of what instances share through it."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set")
+    return url
 
 
 @pytest.fixture(params=BACKENDS)

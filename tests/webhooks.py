@@ -14,11 +14,15 @@ if TYPE_CHECKING:
 
 
 class Receiver:
-    """A webhook receiver: answers from a script of (status, headers), then 200; keeps what it got and when."""
+    """A webhook receiver: answers from a script of (status, headers), then 200; keeps what it got and when.
+
+    While ``outage`` is set, every request is answered with that status instead (the script waits).
+    """
 
     def __init__(self) -> None:
         self.script: list[tuple[int, dict[str, str], bytes | None]] = []
         self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
         self.times: list[float] = []
         self.paths: list[str] = []
         self.url = ""
@@ -26,6 +30,7 @@ class Receiver:
         self.in_flight: dict[str, int] = {}
         self.overlaps = 0
         self.delay = 0.0
+        self.outage: int | None = None
 
     def answer(self, *statuses: int, headers: dict[str, str] | None = None, body: bytes | None = None) -> None:
         self.script += [(status, headers or {}, body) for status in statuses]
@@ -44,7 +49,12 @@ class Receiver:
             self.times.append(time.monotonic())
             self.paths.append(request.path_qs)
             self.arrived.set()
-            status, headers, answer = self.script.pop(0) if self.script else (200, {}, None)
+            headers: dict[str, str]
+            if self.outage is not None:
+                status, headers, answer = self.outage, {}, None
+            else:
+                status, headers, answer = self.script.pop(0) if self.script else (200, {}, None)
+            self.statuses.append(status)
             return web.Response(status=status, body=answer or f"answer {status}".encode(), headers=headers)
         finally:
             self.in_flight[webhook_id] -= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,9 @@ def meta_challenge(source: Source, mode: str | None, token: str | None, challeng
     return challenge
 
 
+_LEADGEN_ID = re.compile(r"[0-9]{1,40}")
+
+
 def meta_leadgen_ids(source: Source, headers: Headers, body: bytes) -> list[str]:
     """The leadgen ids of a Meta ``leadgen`` webhook signed with ``X-Hub-Signature-256`` (HMAC-SHA256, app secret).
 
@@ -158,7 +162,10 @@ def meta_leadgen_ids(source: Source, headers: Headers, body: bytes) -> list[str]
                 continue
             value = change.get("value")
             if change.get("field") == "leadgen" and isinstance(value, dict) and value.get("leadgen_id"):
-                ids.append(str(value["leadgen_id"])[:100])
+                leadgen_id = str(value["leadgen_id"])
+                # The id becomes a path segment of the Graph API request: Meta's ids are digits, nothing else is.
+                if _LEADGEN_ID.fullmatch(leadgen_id):
+                    ids.append(leadgen_id)
     return ids
 
 

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Unauthorized
+from core.errors import Problem, Unauthorized
+from core.problems import PROBLEM_JSON, problem_response
 from core.settings import Settings
 from ingest.parse import read_body
 from ingest.pipeline import run_pipeline
@@ -107,13 +109,32 @@ class SourceController(Controller):
         )
 
 
-@get("/hooks/{source_id:str}", summary="Meta's subscription check", tags=["sources"], media_type=MediaType.TEXT)
+@get(
+    "/hooks/{source_id:str}",
+    summary="Meta's subscription check",
+    tags=["sources"],
+    media_type=MediaType.TEXT,
+    responses={
+        403: ResponseSpec(data_container=str, media_type=MediaType.TEXT, description="The verify token is wrong"),
+        405: ResponseSpec(
+            data_container=Problem, media_type=PROBLEM_JSON, description="This source is not a Meta source"
+        ),
+    },
+)
 async def hook_challenge(
     source_id: FromPath[str], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-) -> Response[str]:
+) -> Response[Any]:
     source, _ = await service.public_source(db_session, source_id)
     if source.kind != "meta_lead_ads":
-        return Response("", status_code=405)
+        # Only Meta verifies a subscription with a GET; every other source takes POST alone.
+        problem = Problem(
+            type="about:blank",
+            title="Method Not Allowed",
+            status=405,
+            detail=f"{source.kind} sources take POST only",
+            instance=request.url.path,
+        )
+        return problem_response(problem, headers={"Allow": "POST"})
     query = request.query_params
     try:
         challenge = kinds.meta_challenge(

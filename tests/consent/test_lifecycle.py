@@ -95,11 +95,19 @@ async def test_a_receipt_link_that_was_not_issued_is_not_found_and_another_site_
     receipt = "/c/" + location.split("r=", 1)[1]
 
     forged = await app_client.get(receipt[:-3] + "xyz")
+    forged_json = await app_client.get(receipt[:-3] + "xyz", headers={"Accept": "application/json"})
+    forged_withdrawal = await app_client.post(f"{receipt[:-3]}xyz/withdraw", data={"purpose": "marketing"})
     cross_site = await app_client.post(
         f"{receipt}/withdraw", data={"purpose": "marketing"}, headers={"Origin": "https://evil.example"}
     )
 
-    assert forged.status_code == 404
+    # A person who follows a broken link gets a page that says so; a program asking for JSON gets a problem.
+    for page in (forged, forged_withdrawal):
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert "This link is not valid" in page.text
+    assert forged_json.status_code == 404
+    assert forged_json.headers["content-type"].startswith("application/problem+json")
     assert cross_site.status_code == 403
 
 

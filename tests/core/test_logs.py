@@ -7,7 +7,9 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
-from core.logs import configure_logging
+import pytest
+
+from core.logs import configure_logging, redact_target
 from tests.conftest import make_settings
 
 if TYPE_CHECKING:
@@ -48,3 +50,22 @@ def test_json_logs_are_one_object_per_line_with_the_request_id(database_url: str
     assert line["request_id"] is None  # outside a request
     assert "ValueError: boom" in line["exception"]
     assert line["time"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("target", "logged"),
+    [
+        ("/api/v1/forms", "/api/v1/forms"),
+        ("/api/v1/leads?email=asha%40example.com&limit=20", "/api/v1/leads?email=…&limit=20"),
+        (
+            "/hooks/src_1?hub.mode=subscribe&hub.verify_token=s3cret&hub.challenge=7",
+            "/hooks/src_1?hub.mode=…&hub.verify_token=…&hub.challenge=…",
+        ),
+        ("/c/InN1Yl8wNmgw.abc/withdraw", "/c/…/withdraw"),
+        ("/c/InN1Yl8wNmgw.abc?withdrawn=1", "/c/…?withdrawn=1"),
+        ("/confirm/eyJzdWIi.xyz", "/confirm/…"),
+        ("/f/slug?flag", "/f/slug?flag"),
+    ],
+)
+def test_the_access_log_hides_link_tokens_and_query_values(target: str, logged: str) -> None:
+    assert redact_target(target) == logged

@@ -238,8 +238,10 @@ async def test_per_endpoint_rate_limit_spaces_requests(live: Client, db: Databas
     for index in range(6):
         await publish(db, tenant, n=index)
     await receiver.wait_for(6)
-    gaps = [later - earlier for earlier, later in zip(receiver.times, receiver.times[1:], strict=False)]
-    assert min(gaps) >= 0.15  # 5 per second: 0.2 s apart, less scheduling noise
+    # 5 per second: the n-th request comes no sooner than n x 0.2 s after the first (less scheduling noise). Single
+    # gaps may be shorter: a request that left late does not push back the slots of the ones after it.
+    since_first = [moment - receiver.times[0] for moment in receiver.times]
+    assert all(elapsed >= 0.2 * n - 0.05 for n, elapsed in enumerate(since_first)), since_first
 
 
 async def test_other_workspaces_deliveries_are_invisible(live: Client, db: Database, receiver: Receiver) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 import uuid
 from typing import TYPE_CHECKING
@@ -14,10 +13,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bench.cluster import asyncpg_dsn
 from core.errors import Conflict
 from ingest.idempotency import InFlight
 from ingest.models import Submission
-from tests.conftest import asyncpg_dsn, make_settings
+from tests.conftest import make_settings
 from tests.ingest.conftest import create_form, serve, token, valid
 
 if TYPE_CHECKING:
@@ -146,11 +146,8 @@ async def test_a_request_still_in_flight_with_the_same_key_is_a_conflict(
         assert third.headers["idempotent-replayed"] == "true"
 
 
-async def test_the_in_flight_lock_holds_across_instances_through_redis(database_url: str) -> None:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set")
-    settings = make_settings(database_url, redis_url=url)
+async def test_the_in_flight_lock_holds_across_instances_through_redis(database_url: str, redis_url: str) -> None:
+    settings = make_settings(database_url, redis_url=redis_url)
     one, two = InFlight(settings), InFlight(settings)
     key = f"key-{uuid.uuid4()}"
     try:

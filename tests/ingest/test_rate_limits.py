@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
 from typing import TYPE_CHECKING
 
-import pytest
 from litestar.testing import AsyncTestClient
 
 from app import create_app
@@ -24,14 +22,6 @@ LIMITED = {**INGEST, "rate_limit_ip_form": "3/minute", "rate_limit_ip": "5/minut
 
 def _random_ip() -> str:
     return f"198.51.{random.randint(0, 255)}.{random.randint(1, 254)}"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set")
-    return url
 
 
 def _client(database_url: str, peer: str | WithPeer, **extra: str) -> AbstractAsyncContextManager[Client]:

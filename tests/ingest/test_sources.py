@@ -89,6 +89,7 @@ async def test_a_standard_webhooks_sender_delivers_one_lead_and_forgeries_are_re
         huge_body, huge = _signed(secret, {"data": {"email": "a@example.com", "x": "y" * 70_000}}, "evt_003")
         too_big = await client.post(_hook(source), content=huge_body, headers=huge)
         listed = (await client.get("/api/v1/sources", headers=tenant.headers)).json()["items"]
+        challenge = await client.get(_hook(source))  # only Meta checks a subscription with GET
         await receiver.wait_for(1)
         await asyncio.sleep(0.3)
 
@@ -99,6 +100,9 @@ async def test_a_standard_webhooks_sender_delivers_one_lead_and_forgeries_are_re
         assert refused.status_code == 401
         assert refused.headers["content-type"].startswith("application/problem+json")
     assert too_big.status_code == 413
+    assert challenge.status_code == 405
+    assert challenge.headers["allow"] == "POST"
+    assert challenge.headers["content-type"].startswith("application/problem+json")
     assert "secrets" not in listed[0]
     assert await _count(db) == 1
     assert len(receiver.requests) == 1
