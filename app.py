@@ -15,6 +15,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.routes import NoticeController
+from console.routes import CONSOLE_TEMPLATES, console_router
 from core.database import Database
 from core.dependencies import provide_db_session
 from core.health import healthz, readyz
@@ -121,8 +122,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             hook_challenge,
             hook_receive,
             api,
+            console_router,
         ],
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(directory=[TEMPLATES, CONSOLE_TEMPLATES], engine=JinjaTemplateEngine),
         dependencies={"db_session": Provide(provide_db_session), "app_settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),
         middleware=[request_id_middleware, refuse_nul_in_url],

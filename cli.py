@@ -202,6 +202,7 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             f"  API key:    {result['api_key']}   (shown only now)",
             f"  form:       {result['form_id']}  slug {result['form_slug']}",
             f"  public URL: {base}/f/{result['form_slug']}",
+            f"  console:    {base}/console   (sign in with the API key)",
             f"  try:        curl -H 'Authorization: Bearer {result['api_key']}' {base}/api/v1/forms",
         ],
     )

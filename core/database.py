@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import JSON, DateTime, MetaData, event, text
+from sqlalchemy import JSON, DateTime, MetaData, event, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -25,7 +25,16 @@ if TYPE_CHECKING:
 
     from core.settings import Settings
 
-__all__ = ("Base", "Database", "JSONType", "UTCDateTime", "call_after_commit", "insert_or_skip", "utcnow")
+__all__ = (
+    "Base",
+    "Database",
+    "JSONType",
+    "UTCDateTime",
+    "call_after_commit",
+    "counts_per_day",
+    "insert_or_skip",
+    "utcnow",
+)
 
 # Named constraints, so that migrations (and SQLite batch mode) can refer to them.
 NAMING_CONVENTION = {
@@ -53,6 +62,15 @@ def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> No
     callbacks: list[Callable[[], None]] = session.info.setdefault(_AFTER_COMMIT, [])
     if callback not in callbacks:
         callbacks.append(callback)
+
+
+async def counts_per_day(
+    session: AsyncSession, created_at: Any, key: Any, *conditions: Any
+) -> list[tuple[str, str, int]]:
+    """Rows per day of ``created_at`` (``YYYY-MM-DD``, UTC on both databases) and value of ``key``."""
+    day = func.date(created_at)
+    statement = select(day, key, func.count()).where(*conditions).group_by(day, key)
+    return [(str(d)[:10], str(k), int(n)) for d, k, n in await session.execute(statement)]
 
 
 def insert_or_skip(session: AsyncSession, model: type[Base]) -> Any:
@@ -163,6 +181,8 @@ class Database:
                 json_serializer=_json_dumps,
                 json_deserializer=msgspec.json.decode,
                 hide_parameters=True,  # database errors are logged: they must not carry secrets or personal data
+                # Day boundaries in SQL (date(), the console's charts) are UTC days, as on SQLite.
+                connect_args={"server_settings": {"timezone": "UTC"}},
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_pool_size,
                 pool_pre_ping=True,

@@ -130,6 +130,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
     confirmation_max_age_seconds: Annotated[int, msgspec.Meta(ge=300, le=90 * 86_400)] = 7 * 86_400
     """How long a double opt-in confirmation link stays valid."""
+    console_session_seconds: Annotated[int, msgspec.Meta(ge=300, le=30 * 86_400)] = 8 * 3_600
+    """How long a console sign-in lasts."""
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

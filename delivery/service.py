@@ -9,7 +9,7 @@ import msgspec
 from msgspec import UNSET
 from sqlalchemy import String, cast, func, or_, select, update
 
-from core.database import utcnow
+from core.database import counts_per_day, utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from core.ids import new_id
 from core.pagination import fetch_page
@@ -41,6 +41,7 @@ __all__ = (
     "attempts_past_retention",
     "blank_attempt_bodies",
     "create_endpoint",
+    "daily_outcomes",
     "delete_endpoint",
     "enqueue",
     "enqueue_many",
@@ -278,6 +279,17 @@ async def redact_messages(
     deliveries = select(Delivery.id).where(Delivery.message_id.in_(message_ids))
     await session.execute(
         update(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(deliveries)).values(response_body="")
+    )
+
+
+async def daily_outcomes(session: AsyncSession, *, workspace_id: str, since: datetime) -> list[tuple[str, str, int]]:
+    """Deliveries per day (``YYYY-MM-DD``, UTC, of their creation) and status since a time: for the console."""
+    return await counts_per_day(
+        session,
+        Delivery.created_at,
+        Delivery.status,
+        Delivery.workspace_id == workspace_id,
+        Delivery.created_at >= since,
     )
 
 

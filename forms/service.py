@@ -30,6 +30,7 @@ __all__ = (
     "list_forms",
     "published_versions",
     "update_form",
+    "validate_definition",
 )
 
 _SLUG_CHARS = 16  # 80 random bits: unguessable, so a draft's link does not leak by enumeration

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from consent import service as consent
+from core.database import counts_per_day
 from core.errors import FieldError, NotFound, ValidationFailed
 from core.pagination import fetch_page
 from forms import service as forms
@@ -26,8 +27,11 @@ from ingest.pipeline import (
 from ingest.privacy import erase_person, person_export
 from ingest.public import client_address, outcome_response, rate_limit_submissions, read_submission, submit_services
 from ingest.spam import issue_render_token, own_origin, request_origin
+from ingest.views import export_document
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from consent.models import ConsentEvent, ConsentNotice
@@ -40,9 +44,11 @@ __all__ = (
     "clean_text",
     "client_address",
     "confirm_submission",
+    "daily_verdicts",
     "definition_of",
     "embed_origin",
     "erase_person",
+    "export_document",
     "get_lead",
     "issue_render_token",
     "list_leads",
@@ -92,6 +98,17 @@ async def list_leads(
     return await fetch_page(session, statement, id_column=Lead.id, limit=limit, cursor=cursor)
 
 
+async def daily_verdicts(session: AsyncSession, *, workspace_id: str, since: datetime) -> list[tuple[str, str, int]]:
+    """Submissions per day (``YYYY-MM-DD``, UTC) and verdict since a time: for the console's chart."""
+    return await counts_per_day(
+        session,
+        Submission.created_at,
+        Submission.verdict,
+        Submission.workspace_id == workspace_id,
+        Submission.created_at >= since,
+    )
+
+
 async def get_lead(
     session: AsyncSession, *, workspace_id: str, lead_id: str
 ) -> tuple[Lead, list[Submission], list[tuple[ConsentEvent, ConsentNotice]]]:
@@ -117,8 +134,14 @@ async def list_submissions(
     verdict: str | None,
     limit: int,
     cursor: str | None,
+    person: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> tuple[list[Submission], str | None]:
     """One page of the workspace's submissions, newest first, optionally of one form and one verdict.
+
+    ``person`` finds submissions whose email or phone contains it (case-insensitively); ``since`` and ``until``
+    bound the time they arrived.
 
     Raises:
         NotFound: ``form_id`` is not a form of this workspace.
@@ -129,4 +152,11 @@ async def list_submissions(
         statement = statement.where(Submission.form_id == form_id)
     if verdict is not None:
         statement = statement.where(Submission.verdict == verdict)
+    if person:
+        pattern = "%" + person.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(func.lower(Submission.person).like(pattern, escape="\\"))
+    if since is not None:
+        statement = statement.where(Submission.created_at >= since)
+    if until is not None:
+        statement = statement.where(Submission.created_at < until)
     return await fetch_page(session, statement, id_column=Submission.id, limit=limit, cursor=cursor)

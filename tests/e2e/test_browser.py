@@ -248,17 +248,26 @@ async def test_the_hosted_page_has_no_serious_accessibility_findings(
         await page.goto(f"{site.base}/f/{form['slug']}")
         if SCREENSHOTS:
             await page.screenshot(path=f"{SCREENSHOTS}/hosted-{name}.png", full_page=True)
-        await page.add_script_tag(path=str(AXE))
-        results[name] = await page.evaluate("async () => (await axe.run()).violations")
+        results[name] = await axe_violations(page)
         await page.get_by_role("button", name="Send").click()  # the page with every error shown
         await page.get_by_role("alert").wait_for()
-        await page.add_script_tag(path=str(AXE))
-        results[f"{name} with errors"] = await page.evaluate("async () => (await axe.run()).violations")
+        results[f"{name} with errors"] = await axe_violations(page)
         await context.close()
 
-    serious = {
+    assert serious_findings(results) == {name: [] for name in results}
+
+
+async def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """What axe-core finds on the page as it is now."""
+    await page.add_script_tag(path=str(AXE))
+    violations: list[dict[str, Any]] = await page.evaluate("async () => (await axe.run()).violations")
+    return violations
+
+
+def serious_findings(results: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[str, str]]]:
+    """The serious and critical findings of each page (every finding's id is printed, for the log)."""
+    print(json.dumps({name: [v["id"] for v in found] for name, found in results.items()}))
+    return {
         name: [(v["id"], v["impact"]) for v in violations if v["impact"] in {"serious", "critical"}]
         for name, violations in results.items()
     }
-    print(json.dumps({name: [v["id"] for v in found] for name, found in results.items()}))
-    assert serious == {name: [] for name in results}
