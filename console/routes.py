@@ -1,7 +1,7 @@
 """The console's pages: plain HTML forms over the admin API's services, a little script where it helps.
 
-Every page but sign-in needs a session (``console.session``); every POST needs its CSRF token. Pages never show a
-secret again after the one answer that made it (a new endpoint, a rotation).
+Every page but sign-in needs a session (``console.session``); every POST needs its CSRF token. A new signing secret
+(a new endpoint, a rotation) is shown on one page, once, after a redirect; no page shows it again.
 """
 
 from __future__ import annotations
@@ -24,12 +24,16 @@ from console.forms_editor import ROW_SLACK, editor_rows, editor_values
 from console.session import (
     ConsoleUser,
     CsrfFailed,
+    SecretShown,
     SignInRequired,
     check_post,
     clear_cookie,
     load_user,
     same_origin,
+    secret_cookie,
+    secret_path,
     session_cookie,
+    take_secret,
 )
 from core.errors import Conflict, FieldError, NotFound, PreconditionFailed, ValidationFailed
 from core.settings import Settings
@@ -72,6 +76,8 @@ _NOTICES = {
     "enabled": "The endpoint is enabled.",
     "disabled": "The endpoint is disabled: nothing is sent to it until you enable it again.",
     "signed_out": "You have signed out.",
+    "secret_shown": "A signing secret is shown only once, and this one was. If it was not copied, rotate it to "
+    "make a new one.",
 }
 _VERDICTS = [
     Series("accepted", "Accepted", "#1d4ed8"),
@@ -492,13 +498,13 @@ async def webhooks(
     return page(request, "webhooks", user, endpoints=await _endpoints_of(db_session, user), errors=[], url="")
 
 
-@post("/webhooks", status_code=200)
+@post("/webhooks", status_code=303)
 async def endpoint_create(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
     app_settings: NamedDependency[Settings],
-) -> Template:
+) -> Response[Any]:
     posted = await request.form()
     url = str(posted.get("url") or "").strip()
     description = str(posted.get("description") or "").strip()
@@ -510,7 +516,39 @@ async def endpoint_create(
     except (ValidationFailed, msgspec.ValidationError) as exc:
         endpoints = await _endpoints_of(db_session, user)
         return page(request, "webhooks", user, status_code=422, endpoints=endpoints, errors=_errors(exc), url=url)
-    return page(request, "secret", user, endpoint=endpoint, secret=secret, rotated=False)
+    return _show_secret(app_settings, user, endpoint.id, SecretShown(secret=secret, previous_expires=None))
+
+
+def _show_secret(settings: Settings, user: ConsoleUser, endpoint_id: str, shown: SecretShown) -> Redirect:
+    """Post, redirect, get: the secret goes to its page in a cookie, so that a reload cannot post again."""
+    return Redirect(
+        secret_path(endpoint_id), status_code=303, cookies=[secret_cookie(settings, user, endpoint_id, shown)]
+    )
+
+
+@get("/webhooks/{endpoint_id:str}/secret")
+async def endpoint_secret(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[ConsoleUser],
+    app_settings: NamedDependency[Settings],
+    endpoint_id: FromPath[str],
+) -> Response[Any]:
+    endpoint = await delivery.get_endpoint(db_session, workspace_id=user.workspace_id, endpoint_id=endpoint_id)
+    shown = take_secret(request, app_settings, user, endpoint.id)
+    if shown is None:  # shown already (a reload, the back button), or never made in this browser
+        return Redirect(f"/console/webhooks/{endpoint.id}?done=secret_shown", status_code=303)
+    response = page(
+        request,
+        "secret",
+        user,
+        endpoint=endpoint,
+        secret=shown.secret,
+        rotated=shown.previous_expires is not None,
+        expires=shown.previous_expires,
+    )
+    response.set_cookie(secret_cookie(app_settings, user, endpoint.id, None))
+    return response
 
 
 async def _endpoint_page(
@@ -541,14 +579,13 @@ async def endpoint_page(
     return await _endpoint_page(request, db_session, user, endpoint_id)
 
 
-@post("/webhooks/{endpoint_id:str}/rotate", status_code=200)
+@post("/webhooks/{endpoint_id:str}/rotate", status_code=303)
 async def endpoint_rotate(
-    request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
     app_settings: NamedDependency[Settings],
     endpoint_id: FromPath[str],
-) -> Template:
+) -> Redirect:
     secret, expires = await delivery.rotate_secret(
         db_session,
         workspace_id=user.workspace_id,
@@ -556,8 +593,7 @@ async def endpoint_rotate(
         settings=app_settings,
         actor=user.caller.actor,
     )
-    endpoint = await delivery.get_endpoint(db_session, workspace_id=user.workspace_id, endpoint_id=endpoint_id)
-    return page(request, "secret", user, endpoint=endpoint, secret=secret, rotated=True, expires=expires)
+    return _show_secret(app_settings, user, endpoint_id, SecretShown(secret=secret, previous_expires=expires))
 
 
 @post("/webhooks/{endpoint_id:str}/test", status_code=303)
@@ -731,6 +767,7 @@ console_router = Router(
         lead_erase,
         webhooks,
         endpoint_create,
+        endpoint_secret,
         endpoint_page,
         endpoint_rotate,
         endpoint_test,

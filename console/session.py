@@ -3,6 +3,9 @@
 The cookie holds the key's id, never the key. Every request checks that the key is still live, so revoking it ends
 its sessions at once; sessions also end after ``LEADWIRE_CONSOLE_SESSION_SECONDS``. Every POST carries the session's
 CSRF token in a hidden field and, when the browser sends one, an ``Origin`` of our own.
+
+A new signing secret crosses one redirect (post, redirect, get) in a second cookie that only its own page receives
+and that page clears, so that reloading the page that shows it neither makes another endpoint nor rotates again.
 """
 
 from __future__ import annotations
@@ -29,18 +32,26 @@ if TYPE_CHECKING:
 
 __all__ = (
     "COOKIE",
+    "REVEAL_COOKIE",
     "ConsoleUser",
     "CsrfFailed",
+    "SecretShown",
     "SignInRequired",
     "check_post",
     "clear_cookie",
     "load_user",
     "same_origin",
+    "secret_cookie",
+    "secret_path",
     "session_cookie",
+    "take_secret",
 )
 
 COOKIE = "leadwire_console"
 _SALT = "leadwire.console.session"
+REVEAL_COOKIE = "leadwire_console_secret"
+_REVEAL_SALT = "leadwire.console.secret"
+_REVEAL_SECONDS = 120  # from the post that made the secret to the page that shows it: one redirect
 
 
 class SignInRequired(LeadwireError):
@@ -70,8 +81,16 @@ class ConsoleUser:
         return Caller(workspace_id=self.workspace_id, api_key_id=self.api_key_id)
 
 
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=_SALT)
+@dataclass(frozen=True)
+class SecretShown:
+    """A signing secret on its way to the one page that shows it."""
+
+    secret: str
+    previous_expires: str | None  # after a rotation: until when the previous secret still signs
+
+
+def _serializer(settings: Settings, salt: str = _SALT) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=salt)
 
 
 def session_cookie(settings: Settings, *, workspace_id: str, api_key_id: str) -> Cookie:
@@ -85,11 +104,49 @@ def clear_cookie(settings: Settings) -> Cookie:
     return _cookie(settings, "", max_age=0)
 
 
-def _cookie(settings: Settings, value: str, *, max_age: int) -> Cookie:
+def secret_path(endpoint_id: str) -> str:
+    """The page that shows an endpoint's new secret, once."""
+    return f"/console/webhooks/{endpoint_id}/secret"
+
+
+def secret_cookie(settings: Settings, user: ConsoleUser, endpoint_id: str, shown: SecretShown | None) -> Cookie:
+    """The cookie that carries ``shown`` to :func:`secret_path` (signed, bound to this session's key; for
+    ``None``, the same cookie expired)."""
+    value = ""
+    if shown is not None:
+        value = _serializer(settings, _REVEAL_SALT).dumps(
+            {"k": user.api_key_id, "e": endpoint_id, "s": shown.secret, "x": shown.previous_expires}
+        )
+    return _cookie(
+        settings, value, max_age=_REVEAL_SECONDS if shown else 0, key=REVEAL_COOKIE, path=secret_path(endpoint_id)
+    )
+
+
+def take_secret(
+    request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser, endpoint_id: str
+) -> SecretShown | None:
+    """The secret this browser was sent to see for ``endpoint_id``, if it is still on its way and was made with
+    this session's key; the page then clears the cookie."""
+    raw = request.cookies.get(REVEAL_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = _serializer(settings, _REVEAL_SALT).loads(raw, max_age=_REVEAL_SECONDS)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("k") != user.api_key_id or data.get("e") != endpoint_id:
+        return None
+    secret, expires = data.get("s"), data.get("x")
+    if not isinstance(secret, str) or not (expires is None or isinstance(expires, str)):
+        return None
+    return SecretShown(secret=secret, previous_expires=expires)
+
+
+def _cookie(settings: Settings, value: str, *, max_age: int, key: str = COOKIE, path: str = "/console") -> Cookie:
     return Cookie(
-        key=COOKIE,
+        key=key,
         value=value,
-        path="/console",
+        path=path,
         max_age=max_age,
         httponly=True,
         samesite="strict",

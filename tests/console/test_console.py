@@ -259,20 +259,56 @@ async def test_leads_are_searched_exported_and_erased(browser: Client, tenant: T
     assert "asha.two@example.com" not in after.text
 
 
-async def test_webhooks_show_the_secret_once_and_failed_deliveries_can_be_retried(
+async def test_a_new_signing_secret_is_shown_once_after_a_redirect(
     browser: Client, tenant: Tenant, receiver: Receiver
 ) -> None:
     csrf = await sign_in(browser, tenant.key)
     refused = await browser.post("/console/webhooks", data={"csrf": csrf, "url": "ftp://x"})
     created = await browser.post("/console/webhooks", data={"csrf": csrf, "url": receiver.url, "description": "CRM"})
-    secret = re.search(r'id="secret" value="(whsec_[^"]+)"', created.text)
-    endpoint_id = re.search(r'href="/console/webhooks/(ep_[^"]+)"', created.text)
+    shown = await browser.get(created.headers["location"])
+    reloaded = await browser.get(created.headers["location"])
+    secret = re.search(r'id="secret" value="(whsec_[^"]+)"', shown.text)
+    endpoint_id = re.search(r'href="/console/webhooks/(ep_[^"]+)"', shown.text)
     assert secret
     assert endpoint_id
     page = await browser.get(f"/console/webhooks/{endpoint_id.group(1)}")
     listing = await browser.get("/console/webhooks")
     rotated = await browser.post(f"/console/webhooks/{endpoint_id.group(1)}/rotate", data={"csrf": csrf})
-    new_secret = re.search(r'id="secret" value="(whsec_[^"]+)"', rotated.text)
+    rotated_page = await browser.get(rotated.headers["location"])
+    new_secret = re.search(r'id="secret" value="(whsec_[^"]+)"', rotated_page.text)
+    endpoints = (await browser.get("/api/v1/endpoints", headers=tenant.headers)).json()["items"]
+
+    assert refused.status_code == 422
+    # Post, redirect, get: the secret reaches its own page once, in a cookie only that page receives and clears,
+    # so that a reload neither adds a second endpoint nor shows the secret again.
+    secret_page = f"/console/webhooks/{endpoint_id.group(1)}/secret"
+    assert (created.status_code, created.headers["location"]) == (303, secret_page)
+    assert f"Path={secret_page}" in created.headers["set-cookie"]
+    assert "HttpOnly" in created.headers["set-cookie"]
+    assert shown.status_code == 200
+    assert "shown only this once" in shown.text
+    assert shown.headers["cache-control"] == "no-store"
+    assert "Max-Age=0" in shown.headers["set-cookie"]
+    assert (reloaded.status_code, reloaded.headers["location"]) == (
+        303,
+        f"/console/webhooks/{endpoint_id.group(1)}?done=secret_shown",
+    )
+    assert len(endpoints) == 1
+    assert secret.group(1) not in page.text + listing.text + reloaded.text
+    assert (rotated.status_code, rotated.headers["location"]) == (303, secret_page)
+    assert "New signing secret" in rotated_page.text
+    assert " UTC, so there is time to switch" in rotated_page.text
+    assert new_secret
+    assert new_secret.group(1) != secret.group(1)
+
+
+async def test_failed_deliveries_can_be_retried_and_endpoints_disabled(
+    browser: Client, tenant: Tenant, receiver: Receiver
+) -> None:
+    csrf = await sign_in(browser, tenant.key)
+    created = await browser.post("/console/webhooks", data={"csrf": csrf, "url": receiver.url})
+    endpoint_id = re.fullmatch(r"/console/webhooks/(ep_[0-9a-z]+)/secret", created.headers["location"])
+    assert endpoint_id
     receiver.answer(503)
     tested = await browser.post(f"/console/webhooks/{endpoint_id.group(1)}/test", data={"csrf": csrf})
     await receiver.wait_for(1)
@@ -291,13 +327,6 @@ async def test_webhooks_show_the_secret_once_and_failed_deliveries_can_be_retrie
     )
     endpoint = (await browser.get(f"/api/v1/endpoints/{endpoint_id.group(1)}", headers=tenant.headers)).json()
 
-    assert refused.status_code == 422
-    assert created.status_code == 200
-    assert "shown only this once" in created.text
-    assert created.headers["cache-control"] == "no-store"
-    assert secret.group(1) not in page.text + listing.text
-    assert new_secret
-    assert new_secret.group(1) != secret.group(1)
     assert tested.status_code == 303
     assert delivery.status_code == 200
     assert "HTTP 503" in delivery.text

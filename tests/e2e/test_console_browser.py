@@ -128,7 +128,11 @@ async def test_from_an_api_key_to_signed_leads_and_a_retried_delivery(
     secret = await page.locator("#secret").input_value()
     assert secret.startswith("whsec_")
     await _shot(page, "secret")
-    await page.get_by_role("link", name="I have copied it").click()
+    await page.reload()  # a reload neither shows the secret again nor posts the form again
+    await page.get_by_text("A signing secret is shown only once, and this one was.").wait_for()
+    assert secret not in await page.content()
+    await page.get_by_role("link", name="Webhooks", exact=True).click()
+    assert await page.locator("table a[href^='/console/webhooks/ep_']").count() == 1
 
     # A prospect submits through the embedded form; the lead shows up in the console and at the CRM, signed.
     await _submit_embedded(await context.new_page(), site, "Asha Rao", "asha@example.com")
