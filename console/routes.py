@@ -24,16 +24,15 @@ from console.forms_editor import ROW_SLACK, editor_rows, editor_values
 from console.session import (
     ConsoleUser,
     CsrfFailed,
-    SecretShown,
+    Revealed,
     SignInRequired,
     check_post,
     clear_cookie,
     load_user,
+    reveal_cookie,
     same_origin,
-    secret_cookie,
-    secret_path,
     session_cookie,
-    take_secret,
+    take_reveal,
 )
 from core.errors import Conflict, FieldError, NotFound, PreconditionFailed, ValidationFailed
 from core.settings import Settings
@@ -45,6 +44,7 @@ from forms import service as forms
 from forms.schemas import FormCreate, FormSettingsPatch, FormUpdate
 from ingest import service as ingest
 from workspaces import service as workspaces
+from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
     from core.database import Database
@@ -76,6 +76,9 @@ _NOTICES = {
     "enabled": "The endpoint is enabled.",
     "disabled": "The endpoint is disabled: nothing is sent to it until you enable it again.",
     "signed_out": "You have signed out.",
+    "key_shown": "An API key is shown only once, and this one was. If it was not copied, revoke it and make another.",
+    "key_revoked": "The key is revoked: it no longer opens the API or the console.",
+    "own_key_revoked": "The key you signed in with is revoked, so this session has ended. Sign in with another key.",
     "secret_shown": "A signing secret is shown only once, and this one was. If it was not copied, rotate it to "
     "make a new one.",
 }
@@ -516,14 +519,26 @@ async def endpoint_create(
     except (ValidationFailed, msgspec.ValidationError) as exc:
         endpoints = await _endpoints_of(db_session, user)
         return page(request, "webhooks", user, status_code=422, endpoints=endpoints, errors=_errors(exc), url=url)
-    return _show_secret(app_settings, user, endpoint.id, SecretShown(secret=secret, previous_expires=None))
+    return _reveal(app_settings, user, f"/console/webhooks/{endpoint.id}/secret", Revealed(secret))
 
 
-def _show_secret(settings: Settings, user: ConsoleUser, endpoint_id: str, shown: SecretShown) -> Redirect:
-    """Post, redirect, get: the secret goes to its page in a cookie, so that a reload cannot post again."""
-    return Redirect(
-        secret_path(endpoint_id), status_code=303, cookies=[secret_cookie(settings, user, endpoint_id, shown)]
-    )
+def _reveal(settings: Settings, user: ConsoleUser, path: str, revealed: Revealed) -> Redirect:
+    """Post, redirect, get: a new secret goes to the page at ``path`` in a cookie, so that a reload cannot post
+    again."""
+    return Redirect(path, status_code=303, cookies=[reveal_cookie(settings, user, path, revealed)])
+
+
+def _revealing(
+    request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser, name: str, **context: Any
+) -> Template | None:
+    """The page that shows the secret on its way to this path, once (it clears the cookie); ``None`` when there is
+    none: shown already (a reload, the back button), or never made in this browser."""
+    revealed = take_reveal(request, settings, user)
+    if revealed is None:
+        return None
+    response = page(request, name, user, revealed=revealed, **context)
+    response.set_cookie(reveal_cookie(settings, user, request.url.path, None))
+    return response
 
 
 @get("/webhooks/{endpoint_id:str}/secret")
@@ -535,20 +550,8 @@ async def endpoint_secret(
     endpoint_id: FromPath[str],
 ) -> Response[Any]:
     endpoint = await delivery.get_endpoint(db_session, workspace_id=user.workspace_id, endpoint_id=endpoint_id)
-    shown = take_secret(request, app_settings, user, endpoint.id)
-    if shown is None:  # shown already (a reload, the back button), or never made in this browser
-        return Redirect(f"/console/webhooks/{endpoint.id}?done=secret_shown", status_code=303)
-    response = page(
-        request,
-        "secret",
-        user,
-        endpoint=endpoint,
-        secret=shown.secret,
-        rotated=shown.previous_expires is not None,
-        expires=shown.previous_expires,
-    )
-    response.set_cookie(secret_cookie(app_settings, user, endpoint.id, None))
-    return response
+    shown = _revealing(request, app_settings, user, "secret", endpoint=endpoint)
+    return shown or Redirect(f"/console/webhooks/{endpoint.id}?done=secret_shown", status_code=303)
 
 
 async def _endpoint_page(
@@ -593,7 +596,7 @@ async def endpoint_rotate(
         settings=app_settings,
         actor=user.caller.actor,
     )
-    return _show_secret(app_settings, user, endpoint_id, SecretShown(secret=secret, previous_expires=expires))
+    return _reveal(app_settings, user, f"/console/webhooks/{endpoint_id}/secret", Revealed(secret, expires))
 
 
 @post("/webhooks/{endpoint_id:str}/test", status_code=303)
@@ -723,6 +726,100 @@ async def console_script() -> Response[bytes]:
     return Response(_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"})
 
 
+# --- settings: API keys and the audit log -----------------------------------------------------------------------------
+
+
+@get("/settings")
+async def settings_page(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[ConsoleUser],
+    cursor: FromQuery[str | None] = None,
+) -> Template:
+    return await _settings_page(request, db_session, user, cursor=cursor)
+
+
+async def _settings_page(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    user: ConsoleUser,
+    *,
+    cursor: str | None = None,
+    errors: list[str] | None = None,
+    status_code: int = 200,
+    key_name: str = "",
+) -> Template:
+    keys = await workspaces.list_api_keys(session, workspace_id=user.workspace_id)
+    events, next_cursor = await workspaces.list_audit_events(
+        session, workspace_id=user.workspace_id, limit=_PAGE_SIZE, cursor=cursor
+    )
+    return page(
+        request,
+        "settings",
+        user,
+        status_code=status_code,
+        keys=keys,
+        prefixes={key.id: workspaces.key_display_prefix(key) for key in keys},
+        # The audit log names a key as its actor: show the key's name beside it.
+        actors={Caller(workspace_id=user.workspace_id, api_key_id=key.id).actor: key.name for key in keys},
+        events=events,
+        more=f"/console/settings?{urlencode({'cursor': next_cursor})}#audit" if next_cursor else None,
+        errors=errors or [],
+        key_name=key_name,
+    )
+
+
+@post("/keys", status_code=303)
+async def key_create(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[ConsoleUser],
+    app_settings: NamedDependency[Settings],
+) -> Response[Any]:
+    name = str((await request.form()).get("name") or "").strip()
+    try:
+        key, plaintext = await workspaces.create_api_key(
+            db_session, workspace_id=user.workspace_id, name=name, actor=user.caller.actor
+        )
+    except ValidationFailed as exc:
+        return await _settings_page(request, db_session, user, errors=_errors(exc), status_code=422, key_name=name)
+    return _reveal(app_settings, user, f"/console/keys/{key.id}/new", Revealed(plaintext))
+
+
+@get("/keys/{key_id:str}/new")
+async def key_new(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[ConsoleUser],
+    app_settings: NamedDependency[Settings],
+    key_id: FromPath[str],
+) -> Response[Any]:
+    keys = {key.id: key for key in await workspaces.list_api_keys(db_session, workspace_id=user.workspace_id)}
+    if key_id not in keys:
+        raise NotFound(f"no API key {key_id}")
+    shown = _revealing(request, app_settings, user, "new_key", key=keys[key_id])
+    return shown or Redirect("/console/settings?done=key_shown", status_code=303)
+
+
+@post("/keys/{key_id:str}/revoke", status_code=303)
+async def key_revoke(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[ConsoleUser],
+    app_settings: NamedDependency[Settings],
+    key_id: FromPath[str],
+) -> Response[Any]:
+    try:
+        await workspaces.revoke_api_key(
+            db_session, workspace_id=user.workspace_id, key_id=key_id, actor=user.caller.actor
+        )
+    except Conflict as exc:
+        return await _settings_page(request, db_session, user, errors=[str(exc.detail)], status_code=409)
+    if key_id == user.api_key_id:  # this session's own key: the session ends with it
+        return Redirect("/console/sign-in?done=own_key_revoked", status_code=303, cookies=[clear_cookie(app_settings)])
+    return Redirect("/console/settings?done=key_revoked", status_code=303)
+
+
 # --- errors -----------------------------------------------------------------------------------------------------------
 
 
@@ -776,6 +873,10 @@ console_router = Router(
         deliveries_list,
         delivery_page,
         delivery_retry,
+        settings_page,
+        key_create,
+        key_new,
+        key_revoke,
         console_script,
     ],
     dependencies={"user": Provide(provide_user)},

@@ -4,8 +4,8 @@ The cookie holds the key's id, never the key. Every request checks that the key 
 its sessions at once; sessions also end after ``LEADWIRE_CONSOLE_SESSION_SECONDS``. Every POST carries the session's
 CSRF token in a hidden field and, when the browser sends one, an ``Origin`` of our own.
 
-A new signing secret crosses one redirect (post, redirect, get) in a second cookie that only its own page receives
-and that page clears, so that reloading the page that shows it neither makes another endpoint nor rotates again.
+A new secret (a signing secret, an API key) crosses one redirect (post, redirect, get) in a second cookie that only
+its own page receives and that page clears, so that reloading the page that shows it posts nothing again.
 """
 
 from __future__ import annotations
@@ -35,23 +35,22 @@ __all__ = (
     "REVEAL_COOKIE",
     "ConsoleUser",
     "CsrfFailed",
-    "SecretShown",
+    "Revealed",
     "SignInRequired",
     "check_post",
     "clear_cookie",
     "load_user",
+    "reveal_cookie",
     "same_origin",
-    "secret_cookie",
-    "secret_path",
     "session_cookie",
-    "take_secret",
+    "take_reveal",
 )
 
 COOKIE = "leadwire_console"
 _SALT = "leadwire.console.session"
-REVEAL_COOKIE = "leadwire_console_secret"
-_REVEAL_SALT = "leadwire.console.secret"
-_REVEAL_SECONDS = 120  # from the post that made the secret to the page that shows it: one redirect
+REVEAL_COOKIE = "leadwire_console_reveal"
+_REVEAL_SALT = "leadwire.console.reveal"
+_REVEAL_SECONDS = 120  # from the post that made a secret to the page that shows it: one redirect
 
 
 class SignInRequired(LeadwireError):
@@ -82,11 +81,11 @@ class ConsoleUser:
 
 
 @dataclass(frozen=True)
-class SecretShown:
-    """A signing secret on its way to the one page that shows it."""
+class Revealed:
+    """A new secret (an endpoint's signing secret, an API key) on its way to the one page that shows it."""
 
-    secret: str
-    previous_expires: str | None  # after a rotation: until when the previous secret still signs
+    value: str
+    previous_expires: str | None = None  # after a rotation: until when the previous secret still signs
 
 
 def _serializer(settings: Settings, salt: str = _SALT) -> URLSafeTimedSerializer:
@@ -104,29 +103,20 @@ def clear_cookie(settings: Settings) -> Cookie:
     return _cookie(settings, "", max_age=0)
 
 
-def secret_path(endpoint_id: str) -> str:
-    """The page that shows an endpoint's new secret, once."""
-    return f"/console/webhooks/{endpoint_id}/secret"
-
-
-def secret_cookie(settings: Settings, user: ConsoleUser, endpoint_id: str, shown: SecretShown | None) -> Cookie:
-    """The cookie that carries ``shown`` to :func:`secret_path` (signed, bound to this session's key; for
-    ``None``, the same cookie expired)."""
+def reveal_cookie(settings: Settings, user: ConsoleUser, path: str, revealed: Revealed | None) -> Cookie:
+    """The cookie that carries ``revealed`` to the page at ``path``, and only there (signed, bound to this
+    session's key and to the path; for ``None``, the same cookie expired)."""
     value = ""
-    if shown is not None:
+    if revealed is not None:
         value = _serializer(settings, _REVEAL_SALT).dumps(
-            {"k": user.api_key_id, "e": endpoint_id, "s": shown.secret, "x": shown.previous_expires}
+            {"k": user.api_key_id, "p": path, "v": revealed.value, "x": revealed.previous_expires}
         )
-    return _cookie(
-        settings, value, max_age=_REVEAL_SECONDS if shown else 0, key=REVEAL_COOKIE, path=secret_path(endpoint_id)
-    )
+    return _cookie(settings, value, max_age=_REVEAL_SECONDS if revealed else 0, key=REVEAL_COOKIE, path=path)
 
 
-def take_secret(
-    request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser, endpoint_id: str
-) -> SecretShown | None:
-    """The secret this browser was sent to see for ``endpoint_id``, if it is still on its way and was made with
-    this session's key; the page then clears the cookie."""
+def take_reveal(request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser) -> Revealed | None:
+    """What this browser was sent to see on this page, if it is still on its way and was made with this session's
+    key; the page then clears the cookie with :func:`reveal_cookie`."""
     raw = request.cookies.get(REVEAL_COOKIE)
     if not raw:
         return None
@@ -134,12 +124,12 @@ def take_secret(
         data = _serializer(settings, _REVEAL_SALT).loads(raw, max_age=_REVEAL_SECONDS)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("k") != user.api_key_id or data.get("e") != endpoint_id:
+    if not isinstance(data, dict) or data.get("k") != user.api_key_id or data.get("p") != request.url.path:
         return None
-    secret, expires = data.get("s"), data.get("x")
-    if not isinstance(secret, str) or not (expires is None or isinstance(expires, str)):
+    value, expires = data.get("v"), data.get("x")
+    if not isinstance(value, str) or not (expires is None or isinstance(expires, str)):
         return None
-    return SecretShown(secret=secret, previous_expires=expires)
+    return Revealed(value=value, previous_expires=expires)
 
 
 def _cookie(settings: Settings, value: str, *, max_age: int, key: str = COOKIE, path: str = "/console") -> Cookie:

@@ -337,6 +337,57 @@ async def test_failed_deliveries_can_be_retried_and_endpoints_disabled(
     assert endpoint["status"] == "disabled"
 
 
+async def test_api_keys_are_made_shown_once_and_revoked_from_the_console(
+    browser: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    csrf = await sign_in(browser, tenant.key)
+    other_key_id = (await browser.get("/api/v1/api-keys", headers=other_tenant.headers)).json()["items"][0]["id"]
+    own_key_id = (await browser.get("/api/v1/api-keys", headers=tenant.headers)).json()["items"][0]["id"]
+    form = await create_form(browser, tenant)
+    unnamed = await browser.post("/console/keys", data={"csrf": csrf, "name": "  "})
+    created = await browser.post("/console/keys", data={"csrf": csrf, "name": "CRM sync"})
+    shown = await browser.get(created.headers["location"])
+    reloaded = await browser.get(created.headers["location"])
+    new_key = re.search(r'id="secret" value="(lw_[0-9a-z]+)"', shown.text)
+    assert new_key
+    works = await browser.get("/api/v1/forms", headers={"Authorization": f"Bearer {new_key.group(1)}"})
+    settings = await browser.get("/console/settings")
+    new_key_id = re.search(r"/console/keys/(key_[0-9a-z]+)/new", created.headers["location"])
+    assert new_key_id
+    foreign = await browser.post(f"/console/keys/{other_key_id}/revoke", data={"csrf": csrf})
+    revoked = await browser.post(f"/console/keys/{new_key_id.group(1)}/revoke", data={"csrf": csrf})
+    refused_after = await browser.get("/api/v1/forms", headers={"Authorization": f"Bearer {new_key.group(1)}"})
+    last = await browser.post(f"/console/keys/{own_key_id}/revoke", data={"csrf": csrf})
+    await browser.post("/console/keys", data={"csrf": csrf, "name": "spare"})
+    own = await browser.post(f"/console/keys/{own_key_id}/revoke", data={"csrf": csrf})
+    after_own = await browser.get("/console")
+
+    assert unnamed.status_code == 422
+    assert "must be 1 to 100 visible characters" in unnamed.text
+    assert created.status_code == 303
+    assert shown.status_code == 200
+    assert "shown only this once" in shown.text
+    assert "Max-Age=0" in shown.headers["set-cookie"]
+    assert (reloaded.status_code, reloaded.headers["location"]) == (303, "/console/settings?done=key_shown")
+    assert works.status_code == 200
+    # The list shows names and prefixes, never a key; the audit log names the key that acted.
+    assert new_key.group(1) not in settings.text
+    assert tenant.key not in settings.text
+    assert "CRM sync" in settings.text
+    assert "(this session)" in settings.text
+    assert re.search(r"first key</td>\s*<td><code>api_key.created</code>", settings.text)
+    assert f'<a href="/console/forms/{form["id"]}"><code>{form["id"]}</code></a>' in settings.text
+    assert foreign.status_code == 404
+    assert (await browser.get("/api/v1/forms", headers=other_tenant.headers)).status_code == 200
+    assert (revoked.status_code, revoked.headers["location"]) == (303, "/console/settings?done=key_revoked")
+    assert refused_after.status_code == 401
+    assert last.status_code == 409
+    assert "last live key" in last.text
+    # Revoking the key this session was opened with ends the session.
+    assert (own.status_code, own.headers["location"]) == (303, "/console/sign-in?done=own_key_revoked")
+    assert (after_own.status_code, after_own.headers["location"]) == (303, "/console/sign-in")
+
+
 async def test_another_workspace_sees_none_of_it(browser: Client, tenant: Tenant, other_tenant: Tenant) -> None:
     form = await create_form(browser, tenant)
     assert (await browser.post(f"/f/{form['slug']}", json=valid())).status_code == 201

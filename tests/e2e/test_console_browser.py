@@ -163,7 +163,7 @@ async def test_from_an_api_key_to_signed_leads_and_a_retried_delivery(
         for (_, body), status in zip(receiver.requests, receiver.statuses, strict=True)
     )
 
-    for name, path in (("dashboard", ""), ("forms", "/forms"), ("webhooks", "/webhooks")):
+    for name, path in (("dashboard", ""), ("forms", "/forms"), ("settings", "/settings"), ("webhooks", "/webhooks")):
         await page.goto(console + path)
         await _shot(page, name)
     await page.get_by_role("link", name=receiver.url).click()
@@ -203,9 +203,14 @@ async def test_console_pages_have_no_serious_accessibility_findings(
         f"/webhooks/{endpoint['id']}",
         "/deliveries",
         f"/deliveries/{delivery_id}",
+        "/settings",
     ):
         await page.goto(console + path)
         results[path or "/"] = await axe_violations(page)
+    await page.get_by_label("New key's name").fill("CRM sync")
+    await page.get_by_role("button", name="Create key").click()
+    await page.get_by_role("heading", name="New API key").wait_for()
+    results["new API key"] = await axe_violations(page)
     await context.close()
 
     assert serious_findings(results) == {name: [] for name in results}
