@@ -519,26 +519,39 @@ async def endpoint_create(
     except (ValidationFailed, msgspec.ValidationError) as exc:
         endpoints = await _endpoints_of(db_session, user)
         return page(request, "webhooks", user, status_code=422, endpoints=endpoints, errors=_errors(exc), url=url)
-    return _reveal(app_settings, user, f"/console/webhooks/{endpoint.id}/secret", Revealed(secret))
+    return _reveal(app_settings, user, _secret_page(endpoint.id), Revealed(secret))
 
 
 def _reveal(settings: Settings, user: ConsoleUser, path: str, revealed: Revealed) -> Redirect:
     """Post, redirect, get: a new secret goes to the page at ``path`` in a cookie, so that a reload cannot post
     again."""
-    return Redirect(path, status_code=303, cookies=[reveal_cookie(settings, user, path, revealed)])
+    return Redirect(
+        path,
+        status_code=303,
+        cookies=[reveal_cookie(settings, user, path, revealed)],
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _revealing(
-    request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser, name: str, **context: Any
+    request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser, path: str, name: str, **context: Any
 ) -> Template | None:
-    """The page that shows the secret on its way to this path, once (it clears the cookie); ``None`` when there is
+    """The page at ``path`` showing the secret on its way there, once (it clears the cookie); ``None`` when there is
     none: shown already (a reload, the back button), or never made in this browser."""
-    revealed = take_reveal(request, settings, user)
+    revealed = take_reveal(request, settings, user, path)
     if revealed is None:
         return None
     response = page(request, name, user, revealed=revealed, **context)
-    response.set_cookie(reveal_cookie(settings, user, request.url.path, None))
+    response.set_cookie(reveal_cookie(settings, user, path, None))
     return response
+
+
+def _secret_page(endpoint_id: str) -> str:
+    return f"/console/webhooks/{endpoint_id}/secret"
+
+
+def _new_key_page(key_id: str) -> str:
+    return f"/console/keys/{key_id}/new"
 
 
 @get("/webhooks/{endpoint_id:str}/secret")
@@ -550,7 +563,7 @@ async def endpoint_secret(
     endpoint_id: FromPath[str],
 ) -> Response[Any]:
     endpoint = await delivery.get_endpoint(db_session, workspace_id=user.workspace_id, endpoint_id=endpoint_id)
-    shown = _revealing(request, app_settings, user, "secret", endpoint=endpoint)
+    shown = _revealing(request, app_settings, user, _secret_page(endpoint.id), "secret", endpoint=endpoint)
     return shown or Redirect(f"/console/webhooks/{endpoint.id}?done=secret_shown", status_code=303)
 
 
@@ -596,7 +609,7 @@ async def endpoint_rotate(
         settings=app_settings,
         actor=user.caller.actor,
     )
-    return _reveal(app_settings, user, f"/console/webhooks/{endpoint_id}/secret", Revealed(secret, expires))
+    return _reveal(app_settings, user, _secret_page(endpoint_id), Revealed(secret, expires))
 
 
 @post("/webhooks/{endpoint_id:str}/test", status_code=303)
@@ -783,7 +796,7 @@ async def key_create(
         )
     except ValidationFailed as exc:
         return await _settings_page(request, db_session, user, errors=_errors(exc), status_code=422, key_name=name)
-    return _reveal(app_settings, user, f"/console/keys/{key.id}/new", Revealed(plaintext))
+    return _reveal(app_settings, user, _new_key_page(key.id), Revealed(plaintext))
 
 
 @get("/keys/{key_id:str}/new")
@@ -797,7 +810,7 @@ async def key_new(
     keys = {key.id: key for key in await workspaces.list_api_keys(db_session, workspace_id=user.workspace_id)}
     if key_id not in keys:
         raise NotFound(f"no API key {key_id}")
-    shown = _revealing(request, app_settings, user, "new_key", key=keys[key_id])
+    shown = _revealing(request, app_settings, user, _new_key_page(key_id), "new_key", key=keys[key_id])
     return shown or Redirect("/console/settings?done=key_shown", status_code=303)
 
 

@@ -111,12 +111,14 @@ def reveal_cookie(settings: Settings, user: ConsoleUser, path: str, revealed: Re
         value = _serializer(settings, _REVEAL_SALT).dumps(
             {"k": user.api_key_id, "p": path, "v": revealed.value, "x": revealed.previous_expires}
         )
-    return _cookie(settings, value, max_age=_REVEAL_SECONDS if revealed else 0, key=REVEAL_COOKIE, path=path)
+    # No Max-Age on the way there: a session cookie, which browsers keep in memory rather than write to disk (the
+    # signature's age still limits it to _REVEAL_SECONDS).
+    return _cookie(settings, value, max_age=None if revealed else 0, key=REVEAL_COOKIE, path=path)
 
 
-def take_reveal(request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser) -> Revealed | None:
-    """What this browser was sent to see on this page, if it is still on its way and was made with this session's
-    key; the page then clears the cookie with :func:`reveal_cookie`."""
+def take_reveal(request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser, path: str) -> Revealed | None:
+    """What this browser was sent to see on the page at ``path``, if it is still on its way and was made with this
+    session's key; the page then clears the cookie with :func:`reveal_cookie`."""
     raw = request.cookies.get(REVEAL_COOKIE)
     if not raw:
         return None
@@ -124,7 +126,7 @@ def take_reveal(request: Request[Any, Any, Any], settings: Settings, user: Conso
         data = _serializer(settings, _REVEAL_SALT).loads(raw, max_age=_REVEAL_SECONDS)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("k") != user.api_key_id or data.get("p") != request.url.path:
+    if not isinstance(data, dict) or data.get("k") != user.api_key_id or data.get("p") != path:
         return None
     value, expires = data.get("v"), data.get("x")
     if not isinstance(value, str) or not (expires is None or isinstance(expires, str)):
@@ -132,7 +134,9 @@ def take_reveal(request: Request[Any, Any, Any], settings: Settings, user: Conso
     return Revealed(value=value, previous_expires=expires)
 
 
-def _cookie(settings: Settings, value: str, *, max_age: int, key: str = COOKIE, path: str = "/console") -> Cookie:
+def _cookie(
+    settings: Settings, value: str, *, max_age: int | None, key: str = COOKIE, path: str = "/console"
+) -> Cookie:
     return Cookie(
         key=key,
         value=value,

@@ -279,6 +279,9 @@ async def revoke_api_key(session: AsyncSession, *, workspace_id: str, key_id: st
         raise NotFound(f"no API key {key_id}")
     if api_key.revoked_at is not None:
         return api_key
+    # Two revokes at once must not both see another live key: take the workspace's row first (PostgreSQL; SQLite's
+    # write transactions are serial already).
+    await session.execute(select(Workspace.id).where(Workspace.id == workspace_id).with_for_update())
     live = await session.scalar(
         select(func.count()).where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
     )

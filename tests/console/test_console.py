@@ -283,18 +283,27 @@ async def test_a_new_signing_secret_is_shown_once_after_a_redirect(
     # so that a reload neither adds a second endpoint nor shows the secret again.
     secret_page = f"/console/webhooks/{endpoint_id.group(1)}/secret"
     assert (created.status_code, created.headers["location"]) == (303, secret_page)
-    assert f"Path={secret_page}" in created.headers["set-cookie"]
-    assert "HttpOnly" in created.headers["set-cookie"]
+    assert created.headers["cache-control"] == "no-store"
+    sent = created.headers["set-cookie"]
+    assert sent.startswith("leadwire_console_reveal=")
+    assert f"Path={secret_page};" in sent
+    assert "HttpOnly" in sent
+    assert "Max-Age" not in sent  # a session cookie: kept in memory, not written to disk
     assert shown.status_code == 200
     assert "shown only this once" in shown.text
     assert shown.headers["cache-control"] == "no-store"
-    assert "Max-Age=0" in shown.headers["set-cookie"]
+    cleared = shown.headers["set-cookie"]
+    assert cleared.startswith("leadwire_console_reveal=")
+    assert f"Path={secret_page};" in cleared
+    assert "Max-Age=0" in cleared
     assert (reloaded.status_code, reloaded.headers["location"]) == (
         303,
         f"/console/webhooks/{endpoint_id.group(1)}?done=secret_shown",
     )
+    notice = await browser.get(reloaded.headers["location"])
+    assert "A signing secret is shown only once, and this one was." in notice.text
     assert len(endpoints) == 1
-    assert secret.group(1) not in page.text + listing.text + reloaded.text
+    assert secret.group(1) not in page.text + listing.text + notice.text
     assert (rotated.status_code, rotated.headers["location"]) == (303, secret_page)
     assert "New signing secret" in rotated_page.text
     assert " UTC, so there is time to switch" in rotated_page.text
@@ -359,8 +368,12 @@ async def test_api_keys_are_made_shown_once_and_revoked_from_the_console(
     refused_after = await browser.get("/api/v1/forms", headers={"Authorization": f"Bearer {new_key.group(1)}"})
     last = await browser.post(f"/console/keys/{own_key_id}/revoke", data={"csrf": csrf})
     await browser.post("/console/keys", data={"csrf": csrf, "name": "spare"})
+    session_cookie = browser.cookies.get("leadwire_console")
+    assert session_cookie
     own = await browser.post(f"/console/keys/{own_key_id}/revoke", data={"csrf": csrf})
     after_own = await browser.get("/console")
+    browser.cookies.set("leadwire_console", session_cookie, domain="testserver.local", path="/console")
+    replayed = await browser.get("/console")
 
     assert unnamed.status_code == 422
     assert "must be 1 to 100 visible characters" in unnamed.text
@@ -374,7 +387,7 @@ async def test_api_keys_are_made_shown_once_and_revoked_from_the_console(
     assert new_key.group(1) not in settings.text
     assert tenant.key not in settings.text
     assert "CRM sync" in settings.text
-    assert "(this session)" in settings.text
+    assert "(this session: revoking it signs you out)" in settings.text
     assert re.search(r"first key</td>\s*<td><code>api_key.created</code>", settings.text)
     assert f'<a href="/console/forms/{form["id"]}"><code>{form["id"]}</code></a>' in settings.text
     assert foreign.status_code == 404
@@ -386,6 +399,42 @@ async def test_api_keys_are_made_shown_once_and_revoked_from_the_console(
     # Revoking the key this session was opened with ends the session.
     assert (own.status_code, own.headers["location"]) == (303, "/console/sign-in?done=own_key_revoked")
     assert (after_own.status_code, after_own.headers["location"]) == (303, "/console/sign-in")
+    assert (replayed.status_code, replayed.headers["location"]) == (303, "/console/sign-in")
+    assert (await browser.get("/api/v1/forms", headers=tenant.headers)).status_code == 401
+
+
+async def test_a_new_key_is_shown_only_to_the_session_and_page_it_was_made_for(
+    browser: Client, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    csrf = await sign_in(browser, tenant.key)
+    other_key_id = (await browser.get("/api/v1/api-keys", headers=other_tenant.headers)).json()["items"][0]["id"]
+    no_token = await browser.post("/console/keys", data={"name": "sneaky"})
+    foreign = await browser.get(f"/console/keys/{other_key_id}/new")
+    made = await browser.post("/console/keys", data={"csrf": csrf, "name": "second"})
+    page = made.headers["location"]
+    reveal = browser.cookies.get("leadwire_console_reveal")
+    assert reveal
+    # Signed in again with another key of the same workspace, the browser still holds the cookie, but the key
+    # was made for the other session.
+    await sign_in(browser, (await make_key(browser, tenant, "third")))
+    elsewhere = await browser.get(page)
+    browser.cookies.set("leadwire_console_reveal", reveal[:-2] + "xx", domain="testserver.local", path=page)
+    tampered = await browser.get(page)
+    keys = (await browser.get("/api/v1/api-keys", headers=tenant.headers)).json()["items"]
+
+    assert no_token.status_code == 403
+    assert "sneaky" not in {key["name"] for key in keys}
+    assert foreign.status_code == 404
+    for answer in (elsewhere, tampered):
+        assert (answer.status_code, answer.headers["location"]) == (303, "/console/settings?done=key_shown")
+
+
+async def make_key(client: Client, tenant: Tenant, name: str) -> str:
+    """A new API key of the tenant's workspace, made through the API."""
+    response = await client.post("/api/v1/api-keys", json={"name": name}, headers=tenant.headers)
+    assert response.status_code == 201, response.text
+    key: str = response.json()["key"]
+    return key
 
 
 async def test_another_workspace_sees_none_of_it(browser: Client, tenant: Tenant, other_tenant: Tenant) -> None:

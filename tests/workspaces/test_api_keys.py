@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
 
+from core.errors import Conflict
+from workspaces import service as workspaces
 from workspaces.models import ApiKey
 
 if TYPE_CHECKING:
@@ -119,3 +122,26 @@ async def test_audit_log_is_paged_and_private(client: Client, tenant: Tenant, ot
     theirs = (await client.get("/api/v1/audit-events", headers=other_tenant.headers)).json()["items"]
     assert {event["target_id"] for event in theirs}.isdisjoint(ids)
     assert (await client.get("/api/v1/audit-events?limit=0", headers=tenant.headers)).status_code in {400, 422}
+
+
+async def test_two_revokes_at_once_cannot_leave_a_workspace_without_a_live_key(db: Database, tenant: Tenant) -> None:
+    async with db.session(write=True) as session:
+        spare, _ = await workspaces.create_api_key(session, workspace_id=tenant.workspace_id, name="spare", actor="t")
+        first = await session.scalar(select(ApiKey.id).where(ApiKey.name == "first key"))
+    assert first
+
+    async def revoke(key_id: str) -> None:
+        async with db.session(write=True) as session:
+            await workspaces.revoke_api_key(session, workspace_id=tenant.workspace_id, key_id=key_id, actor="t")
+
+    async with db.session(write=True) as session:
+        await workspaces.revoke_api_key(session, workspace_id=tenant.workspace_id, key_id=first, actor="t")
+        # The other revoke starts while this one has not committed: it must wait for it, then see one live key.
+        other = asyncio.create_task(revoke(spare.id))
+        await asyncio.sleep(0.3)
+        assert not other.done()
+    with pytest.raises(Conflict):
+        await other
+    async with db.session(write=False) as session:
+        live = await session.scalars(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)))
+        assert list(live) == [spare.id]
