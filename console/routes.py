@@ -807,10 +807,8 @@ async def key_new(
     app_settings: NamedDependency[Settings],
     key_id: FromPath[str],
 ) -> Response[Any]:
-    keys = {key.id: key for key in await workspaces.list_api_keys(db_session, workspace_id=user.workspace_id)}
-    if key_id not in keys:
-        raise NotFound(f"no API key {key_id}")
-    shown = _revealing(request, app_settings, user, _new_key_page(key_id), "new_key", key=keys[key_id])
+    key = await workspaces.get_api_key(db_session, workspace_id=user.workspace_id, key_id=key_id)
+    shown = _revealing(request, app_settings, user, _new_key_page(key.id), "new_key", key=key)
     return shown or Redirect("/console/settings?done=key_shown", status_code=303)
 
 

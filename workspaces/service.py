@@ -31,6 +31,7 @@ __all__ = (
     "count_workspaces",
     "create_api_key",
     "create_workspace",
+    "get_api_key",
     "get_workspace",
     "key_display_prefix",
     "list_api_keys",
@@ -267,6 +268,18 @@ async def list_api_keys(session: AsyncSession, *, workspace_id: str) -> list[Api
     return list((await session.scalars(statement)).all())
 
 
+async def get_api_key(session: AsyncSession, *, workspace_id: str, key_id: str) -> ApiKey:
+    """One of the workspace's keys, revoked or not.
+
+    Raises:
+        NotFound: No such key in this workspace.
+    """
+    api_key = await session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id))
+    if api_key is None:
+        raise NotFound(f"no API key {key_id}")
+    return api_key
+
+
 async def revoke_api_key(session: AsyncSession, *, workspace_id: str, key_id: str, actor: str) -> ApiKey:
     """Revoke a key at once. Revoking the workspace's last live key is refused, so nobody locks themselves out.
 
@@ -274,9 +287,7 @@ async def revoke_api_key(session: AsyncSession, *, workspace_id: str, key_id: st
         NotFound: No such key in this workspace.
         Conflict: It is the last live key.
     """
-    api_key = await session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id))
-    if api_key is None:
-        raise NotFound(f"no API key {key_id}")
+    api_key = await get_api_key(session, workspace_id=workspace_id, key_id=key_id)
     if api_key.revoked_at is not None:
         return api_key
     # Two revokes at once must not both see another live key: take the workspace's row first (PostgreSQL; SQLite's

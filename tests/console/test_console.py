@@ -416,7 +416,8 @@ async def test_a_new_key_is_shown_only_to_the_session_and_page_it_was_made_for(
     assert reveal
     # Signed in again with another key of the same workspace, the browser still holds the cookie, but the key
     # was made for the other session.
-    await sign_in(browser, (await make_key(browser, tenant, "third")))
+    third = await browser.post("/api/v1/api-keys", json={"name": "third"}, headers=tenant.headers)
+    await sign_in(browser, third.json()["key"])
     elsewhere = await browser.get(page)
     browser.cookies.set("leadwire_console_reveal", reveal[:-2] + "xx", domain="testserver.local", path=page)
     tampered = await browser.get(page)
@@ -427,14 +428,6 @@ async def test_a_new_key_is_shown_only_to_the_session_and_page_it_was_made_for(
     assert foreign.status_code == 404
     for answer in (elsewhere, tampered):
         assert (answer.status_code, answer.headers["location"]) == (303, "/console/settings?done=key_shown")
-
-
-async def make_key(client: Client, tenant: Tenant, name: str) -> str:
-    """A new API key of the tenant's workspace, made through the API."""
-    response = await client.post("/api/v1/api-keys", json={"name": name}, headers=tenant.headers)
-    assert response.status_code == 201, response.text
-    key: str = response.json()["key"]
-    return key
 
 
 async def test_another_workspace_sees_none_of_it(browser: Client, tenant: Tenant, other_tenant: Tenant) -> None:
