@@ -1,4 +1,4 @@
-"""The ``leadwire`` command: serve, worker, migrate, purge, workspace, demo."""
+"""The ``leadwire`` command: serve, worker, migrate, purge, workspace, demo, and the encryption keys."""
 
 from __future__ import annotations
 
@@ -184,6 +184,15 @@ def _cmd_workspace_key(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rotate_encryption_key(settings: Settings, _args: argparse.Namespace) -> int:
+    import app  # noqa: F401 - every slice's tables, so that every encrypted column is found
+    from core.database import reencrypt_secrets
+
+    count = _with_session(settings, reencrypt_secrets, write=True)
+    print(f"re-encrypted the secrets of {count} rows under the first key of LEADWIRE_ENCRYPTION_KEYS")
+    return 0
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from forms import demo
 
@@ -232,6 +241,12 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--json", action="store_true")
     purge.set_defaults(handler=_cmd_purge)
 
+    # Needs no settings: it is how a production operator makes the key that the settings then require.
+    commands.add_parser("new-encryption-key", help="print a new key for LEADWIRE_ENCRYPTION_KEYS")
+    commands.add_parser(
+        "rotate-encryption-key",
+        help="re-encrypt every stored secret under the first key of LEADWIRE_ENCRYPTION_KEYS (then drop the others)",
+    ).set_defaults(handler=_cmd_rotate_encryption_key)
     demo = commands.add_parser("demo", help="create a demo workspace, key and published form")
     demo.add_argument("--if-empty", action="store_true", help="only when the database has no workspace yet")
     demo.add_argument("--json", action="store_true")
@@ -258,6 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.errors import LeadwireError
 
     args = _parser().parse_args(argv)
+    if args.command == "new-encryption-key":
+        from core.encryption import new_key
+
+        print(new_key())
+        return 0
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from core.encryption import EncryptedJSON, Keyring, install_keyring
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
 
     from sqlalchemy.engine import Dialect
     from sqlalchemy.pool import ConnectionPoolEntry
@@ -33,6 +37,8 @@ __all__ = (
     "call_after_commit",
     "counts_per_day",
     "insert_or_skip",
+    "private_sqlite_file",
+    "reencrypt_secrets",
     "utcnow",
 )
 
@@ -155,6 +161,46 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+async def reencrypt_secrets(session: AsyncSession, *, batch: int = 500) -> int:
+    """Write every encrypted column of every table back under the first key (``leadwire rotate-encryption-key``).
+
+    Values stored in clear by an earlier version are encrypted on the way. Reads go through the keyring, so every
+    configured key must still be there; afterwards only the first one is needed.
+
+    Returns:
+        How many rows were rewritten.
+    """
+    rewritten = 0
+    for table in Base.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, EncryptedJSON)]
+        if not columns:
+            continue
+        (key,) = table.primary_key.columns
+        after: Any = None
+        while True:
+            page = select(key, *columns).order_by(key).limit(batch)
+            rows = (await session.execute(page if after is None else page.where(key > after))).all()
+            for row_key, *values in rows:
+                changes = {column.name: value for column, value in zip(columns, values, strict=True)}
+                await session.execute(table.update().where(key == row_key).values(**changes))
+            rewritten += len(rows)
+            if len(rows) < batch:
+                break
+            after = rows[-1][0]
+    return rewritten
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (SQLite gives its ``-wal`` and ``-shm`` the file's mode),
+    and take read access from others on a file an earlier version created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+
+
 class Database:
     """The engine and its session factories; lives on ``app.state.db`` for the life of the process."""
 
@@ -162,7 +208,7 @@ class Database:
         if settings.is_sqlite:
             path = settings.sqlite_path
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_sqlite_file(path)
             self.engine = create_async_engine(
                 settings.database_url,
                 connect_args={"timeout": settings.db_busy_timeout_ms / 1000},
@@ -187,6 +233,8 @@ class Database:
                 max_overflow=settings.db_pool_size,
                 pool_pre_ping=True,
             )
+        # Columns of stored secrets (EncryptedJSON) find the keys on the engine's dialect.
+        install_keyring(self.engine.sync_engine.dialect, Keyring(settings.encryption_key_list))
         self.is_sqlite = settings.is_sqlite
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write = async_sessionmaker(self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False)

@@ -7,11 +7,16 @@ import os
 import secrets
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 from limits import parse_many
 from sqlalchemy.engine import make_url
+
+from core.encryption import Keyring, new_key
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ("PREFIX", "Settings", "SettingsError", "load_settings")
 
@@ -36,6 +41,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
     secret_key: str = ""
     """Signs tokens and links. In development a random key is generated and kept beside the database."""
+
+    encryption_keys: str = ""
+    """Comma-separated keys (``leadwire new-encryption-key``) that encrypt stored secrets: the first encrypts, all
+    decrypt, so a new key goes first and ``leadwire rotate-encryption-key`` re-encrypts under it. Required in
+    production; in development one is generated and kept beside the secret key file."""
 
     public_base_url: str = "http://127.0.0.1:8000"
     """The address prospects and receivers reach this service at; used in links and snippets."""
@@ -144,6 +154,11 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
         return tuple(ip_network(part.strip(), strict=False) for part in self.trusted_proxies.split(",") if part.strip())
 
     @property
+    def encryption_key_list(self) -> list[str]:
+        """The parsed ``encryption_keys``, the encrypting one first."""
+        return [part.strip() for part in self.encryption_keys.split(",") if part.strip()]
+
+    @property
     def is_sqlite(self) -> bool:
         """Whether the database is an SQLite file."""
         return make_url(self.database_url).get_backend_name() == "sqlite"
@@ -221,6 +236,11 @@ def _check(settings: Settings) -> None:
     _check_ingest(settings)
     if settings.secret_key and len(settings.secret_key) < _MIN_SECRET_KEY_LENGTH:
         raise SettingsError(f"{PREFIX}SECRET_KEY: must be at least {_MIN_SECRET_KEY_LENGTH} characters")
+    for key in settings.encryption_key_list:
+        try:
+            Keyring.check_key(key)
+        except ValueError as exc:
+            raise SettingsError(f"{PREFIX}ENCRYPTION_KEYS: {exc}") from exc
 
 
 def _check_ingest(settings: Settings) -> None:
@@ -240,20 +260,43 @@ def _check_ingest(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}REDIS_URL: expected redis://host:port/db")
 
 
-def _development_secret_key(settings: Settings) -> str:
-    """Read, or create once, the key file kept beside the database (``<db>.secret`` or ``./.leadwire-secret``)."""
+def _key_file(settings: Settings, suffix: str) -> Path:
+    """A development key file kept beside the database (``<db><suffix>``, or ``./.leadwire<suffix>``)."""
     db_path = settings.sqlite_path
-    key_file = db_path.with_name(db_path.name + ".secret") if db_path else Path(".leadwire-secret")
+    return db_path.with_name(db_path.name + suffix) if db_path else Path(".leadwire" + suffix.replace(".", "-"))
+
+
+def _read_or_create(key_file: Path, make: Callable[[], str], valid: Callable[[str], bool]) -> str:
+    """The key in ``key_file``, or a new one written there, readable by this user only."""
     if key_file.exists():
         key = key_file.read_text(encoding="utf-8").strip()
-        if len(key) >= _MIN_SECRET_KEY_LENGTH:
+        if valid(key):
             return key
     key_file.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
+    key = make()
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     return key
+
+
+def _development_secret_key(settings: Settings) -> str:
+    return _read_or_create(
+        _key_file(settings, ".secret"),
+        lambda: secrets.token_urlsafe(48),
+        lambda key: len(key) >= _MIN_SECRET_KEY_LENGTH,
+    )
+
+
+def _development_encryption_key(settings: Settings) -> str:
+    def valid(key: str) -> bool:
+        try:
+            Keyring.check_key(key)
+        except ValueError:
+            return False
+        return True
+
+    return _read_or_create(_key_file(settings, ".keys"), new_key, valid)
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -274,4 +317,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if settings.env == "production":
             raise SettingsError(f"{PREFIX}SECRET_KEY is required when {PREFIX}ENV=production")
         settings = msgspec.structs.replace(settings, secret_key=_development_secret_key(settings))
+    if not settings.encryption_keys:
+        if settings.env == "production":
+            raise SettingsError(
+                f"{PREFIX}ENCRYPTION_KEYS is required when {PREFIX}ENV=production "
+                "(make one with: leadwire new-encryption-key)"
+            )
+        settings = msgspec.structs.replace(settings, encryption_keys=_development_encryption_key(settings))
     return settings

@@ -9,6 +9,7 @@ from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, utcnow
+from core.encryption import EncryptedJSON
 
 __all__ = ("Delivery", "DeliveryAttempt", "Message", "WebhookEndpoint")
 
@@ -26,7 +27,8 @@ class WebhookEndpoint(Base):
     event_types: Mapped[list[str]] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default="enabled")
     disabled_reason: Mapped[str | None] = mapped_column(String(300), default=None)
-    secrets: Mapped[list[dict[str, Any]]] = mapped_column()
+    secrets: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON())
+    """Encrypted at rest (``LEADWIRE_ENCRYPTION_KEYS``)."""
     rate_limit_per_second: Mapped[float | None] = mapped_column(Float, default=None)
     failing_since: Mapped[datetime | None] = mapped_column(default=None)
     last_failure_at: Mapped[datetime | None] = mapped_column(default=None)

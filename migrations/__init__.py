@@ -10,6 +10,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
+from core.database import private_sqlite_file
+
 __all__ = ("alembic_config", "upgrade")
 
 _HERE = Path(__file__).resolve().parent
@@ -29,8 +31,11 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
     An SQLite file is left in WAL mode, so the application's first connections need not race to switch it.
     """
-    command.upgrade(alembic_config(database_url), revision)
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        with contextlib.closing(sqlite3.connect(url.database)) as connection:
+    path = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
+    if path:
+        private_sqlite_file(Path(path))  # before SQLite creates it with the default mode
+    command.upgrade(alembic_config(database_url), revision)
+    if path:
+        with contextlib.closing(sqlite3.connect(path)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")

@@ -29,6 +29,7 @@ pytest_plugins = ["tests.webhooks"]
 
 T = TypeVar("T")
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+TEST_ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS0tLTMyLWJ5dGVzISE="  # 32 bytes, URL-safe base64
 BACKENDS = ["sqlite", "postgres"] if os.environ.get("TEST_POSTGRES_URL") else ["sqlite"]
 
 Client = AsyncTestClient[Litestar]
@@ -65,6 +66,7 @@ def make_settings(database_url: str, **extra: str) -> Settings:
     environ = {
         "LEADWIRE_DATABASE_URL": database_url,
         "LEADWIRE_SECRET_KEY": TEST_SECRET_KEY,
+        "LEADWIRE_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "LEADWIRE_PUBLIC_BASE_URL": "http://testserver.local",
     }
     environ.update({f"LEADWIRE_{key.upper()}": value for key, value in extra.items()})

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, utcnow
+from core.encryption import EncryptedJSON
 
 __all__ = ("Source", "SourceFetch")
 
@@ -28,7 +29,8 @@ class Source(Base):
     """Source field name (or Google column id) to form field name."""
     consent_purposes: Mapped[list[str]] = mapped_column()
     """The form's purposes that the source's own notice covered: recorded as given, indicated by ``source``."""
-    secrets: Mapped[dict[str, Any]] = mapped_column()
+    secrets: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())
+    """Keys, tokens and signing secrets: encrypted at rest (``LEADWIRE_ENCRYPTION_KEYS``)."""
     deliver_test_leads: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -153,3 +153,31 @@ def test_purge_applies_the_retention_periods_once_and_prints_the_counts(tmp_path
     again = _run(tmp_path, "purge")
     assert again.returncode == 0, again.stderr
     assert "spam deleted:             0" in again.stdout
+
+
+def test_a_new_encryption_key_is_made_and_rotated_in_from_the_command_line(tmp_path: Path) -> None:
+    made = subprocess.run(
+        [*LEADWIRE, "new-encryption-key"],
+        cwd=tmp_path,
+        env={**_env(tmp_path), "LEADWIRE_ENV": "production"},  # needs no settings: it makes the one they require
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    new = made.stdout.strip()
+    assert _run(tmp_path, "demo", "--json").returncode == 0  # development: a key is made beside the database
+    old = (tmp_path / "leadwire.db.keys").read_text(encoding="utf-8").strip()
+    env = {**_env(tmp_path), "LEADWIRE_ENCRYPTION_KEYS": f"{new},{old}"}
+    rotated = subprocess.run(
+        [*LEADWIRE, "rotate-encryption-key"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert "re-encrypted the secrets of" in rotated.stdout
