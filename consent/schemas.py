@@ -32,9 +32,8 @@ class NoticeList(msgspec.Struct):
 
 
 class ReceiptSubject(msgspec.Struct):
-    """The person the receipt is for (empty once their data is erased)."""
+    """The email and phone this submission itself carried (empty once erased): never the lead's stored values."""
 
-    id: str | None
     email: str | None
     phone: str | None
 
@@ -59,7 +58,8 @@ class ReceiptPurpose(msgspec.Struct):
     state: str
     """At collection: ``given`` or ``refused``."""
     current_state: str
-    """Now: ``given``, ``refused``, ``confirmed`` or ``withdrawn``."""
+    """Now: ``given``, ``refused``, ``confirmed`` or ``withdrawn``; ``pending`` while a double opt-in submission waits
+    for its confirmation (its choices count only once confirmed)."""
     notice_version: int
     notice_text: str
     """The exact text the person was shown, as it was then."""
@@ -82,3 +82,7 @@ class ConsentReceipt(msgspec.Struct):
     privacy_notice: ReceiptNotice
     purposes: list[ReceiptPurpose]
     withdrawal_method: str
+    repeated: bool = False
+    """The submission repeated one received shortly before, so it recorded no consent of its own."""
+    awaiting_confirmation: bool = False
+    """Double opt-in: nothing counts until the person follows the confirmation link."""

@@ -1,4 +1,4 @@
-"""Consent notices: the exact, hashed, versioned texts that consent events will point at."""
+"""Consent notices (the exact, hashed, versioned texts that consent events point at), events, and where each stands."""
 
 from __future__ import annotations
 
@@ -21,11 +21,15 @@ from core.ids import new_id
 from forms import service as forms
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Iterable
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from forms.models import Form
 
 __all__ = (
+    "GIVING",
     "ExpiredLink",
     "InvalidLink",
     "append_events",
@@ -39,6 +43,8 @@ __all__ = (
     "read_receipt",
     "receipt_token",
     "redact_events",
+    "standing_states",
+    "state_summary",
     "text_sha256",
 )
 
@@ -135,15 +141,63 @@ async def append_events(session: AsyncSession, rows: list[dict[str, Any]]) -> No
         await session.execute(insert(ConsentEvent), rows)
 
 
-async def current_states(session: AsyncSession, *, lead_id: str) -> dict[str, ConsentEvent]:
-    """The latest event of each purpose the lead has ever been asked about: where each consent stands now."""
+GIVING = frozenset({"given", "confirmed"})
+"""States in which a purpose may be used, and so withdrawn."""
+
+
+def standing_states(events: Iterable[ConsentEvent], *, unconfirmed: Collection[str] = ()) -> dict[str, ConsentEvent]:
+    """Where each purpose stands, from a lead's events oldest first: the event that put it there.
+
+    The one rule used everywhere a current state is shown (receipt, lead page, API, webhook):
+
+    - ``given`` and ``confirmed`` raise a purpose, ``withdrawn`` lowers it: only an explicit withdrawal (the
+      receipt's button, the API, the console) ends a consent;
+    - ``refused`` only says that one submission gave no consent: it stands only where nothing stood before, and
+      never lowers an earlier ``given`` or ``confirmed`` (not ticking a box is not a withdrawal);
+    - the ``given`` and ``refused`` of a double opt-in submission that is not confirmed (``unconfirmed`` holds
+      their submission ids) change nothing: anyone can type someone's address, and the confirmation appends the
+      ``confirmed`` events that count.
+    """
+    standing: dict[str, ConsentEvent] = {}
+    for event in events:
+        if event.state in {"given", "refused"} and event.submission_id in unconfirmed:
+            continue
+        if event.state == "refused" and event.purpose in standing:
+            continue
+        if event.state == "given" and getattr(standing.get(event.purpose), "state", None) == "confirmed":
+            continue  # a confirmed consent given again stays confirmed
+        standing[event.purpose] = event
+    return standing
+
+
+def state_summary(events: Iterable[ConsentEvent], *, unconfirmed: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Where each purpose stands, as the API and the webhooks show it: ``purpose``, ``channel``, ``state`` and
+    ``since`` (ISO 8601), by purpose. A purpose asked only in unconfirmed double opt-in submissions is ``pending``."""
+    events = list(events)
+    standing = standing_states(events, unconfirmed=unconfirmed)
+    summary = {
+        purpose: {"purpose": purpose, "channel": e.channel, "state": e.state, "since": _stamp(e.recorded_at)}
+        for purpose, e in standing.items()
+    }
+    for e in events:
+        summary.setdefault(
+            e.purpose, {"purpose": e.purpose, "channel": e.channel, "state": "pending", "since": _stamp(e.recorded_at)}
+        )
+    return [summary[purpose] for purpose in sorted(summary)]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def current_states(
+    session: AsyncSession, *, lead_id: str, unconfirmed: Collection[str] = ()
+) -> dict[str, ConsentEvent]:
+    """Where each purpose the lead was ever asked about stands now (see :func:`standing_states`)."""
     events = await session.scalars(
         select(ConsentEvent).where(ConsentEvent.lead_id == lead_id).order_by(ConsentEvent.recorded_at, ConsentEvent.id)
     )
-    latest: dict[str, ConsentEvent] = {}
-    for event in events:
-        latest[event.purpose] = event
-    return latest
+    return standing_states(events, unconfirmed=unconfirmed)
 
 
 async def events_of_submission(

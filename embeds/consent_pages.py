@@ -22,7 +22,13 @@ if TYPE_CHECKING:
 
 __all__ = ("confirm", "confirm_page", "receipt_page", "withdraw")
 
-_STATES = {"given": "agreed", "refused": "not agreed", "confirmed": "agreed and confirmed", "withdrawn": "withdrawn"}
+_STATES = {
+    "given": "agreed",
+    "refused": "not agreed",
+    "confirmed": "agreed and confirmed",
+    "withdrawn": "withdrawn",
+    "pending": "waiting for your confirmation",
+}
 _HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
@@ -117,24 +123,18 @@ async def withdraw(
         return _message("Not withdrawn", "Use the button on your receipt page.", status_code=403)
     form = await request.form()
     purpose = str(form.get("purpose") or "")
-    try:
-        receipt = await ingest.receipt_of(db_session, app_settings, submission_id=submission_id)
-    except NotFound:
-        return _invalid_link()
-    if receipt.data_subject.id is None or purpose not in {p.purpose for p in receipt.purposes}:
-        return _message("Nothing to withdraw", "This receipt holds no such consent.", status_code=404)
     client_ip, user_agent = _who(request)
-    workspace_id = await ingest.workspace_of(db_session, submission_id=submission_id)
-    await ingest.withdraw_consents(
-        db_session,
-        workspace_id=workspace_id,
-        lead_id=receipt.data_subject.id,
-        purposes=[purpose],
-        indication="receipt",
-        submission_id=submission_id,
-        client_ip=client_ip,
-        user_agent=user_agent,
-    )
+    try:
+        await ingest.withdraw_from_receipt(
+            db_session,
+            app_settings,
+            submission_id=submission_id,
+            purpose=purpose,
+            client_ip=client_ip,
+            user_agent=user_agent,
+        )
+    except NotFound:
+        return _message("Nothing to withdraw", "This receipt holds no such consent.", status_code=404)
     return Redirect(f"/c/{token}?withdrawn=1", status_code=303)
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from consent import service as consent
+from consent.models import ConsentEvent
 from consent.schemas import (
     ConsentReceipt,
     ReceiptController,
@@ -27,13 +28,18 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from consent.models import ConsentEvent, ConsentNotice
     from core.settings import Settings
 
-__all__ = ("confirm_submission", "pending_confirmation", "receipt_of", "withdraw_consents", "workspace_of")
+__all__ = (
+    "confirm_submission",
+    "lead_consent_states",
+    "pending_confirmation",
+    "receipt_of",
+    "withdraw_consents",
+    "withdraw_from_receipt",
+)
 
 SCHEMA_VERSION = "ISO/IEC TS 27560:2023"
-_WITHDRAWABLE = frozenset({"given", "confirmed"})
 _METHODS = {"form": "web form", "api": "api"}
 
 
@@ -51,36 +57,71 @@ async def _submission(session: AsyncSession, submission_id: str, *, for_update: 
     return submission
 
 
-async def _collected(
-    session: AsyncSession, submission: Submission, lead: Lead | None
-) -> list[tuple[ConsentEvent, ConsentNotice]]:
-    """The consents this submission recorded; for a duplicate, those the person gave on the same form before."""
-    own = await consent.events_of_submission(session, submission_id=submission.id)
-    if own or lead is None:
-        return own
-    latest: dict[str, tuple[ConsentEvent, ConsentNotice]] = {}
-    for event, notice in await consent.events_of_lead(session, lead_id=lead.id):
-        if event.form_id == submission.form_id and event.state in {"given", "refused"}:
-            latest[event.purpose] = (event, notice)
-    return [latest[purpose] for purpose in sorted(latest)]
+async def _lead_consents(session: AsyncSession, lead_id: str) -> tuple[list[ConsentEvent], set[str]]:
+    """The lead's consent events (oldest first) and the ids of its double opt-in submissions not yet confirmed."""
+    events = [event for event, _ in await consent.events_of_lead(session, lead_id=lead_id)]
+    unconfirmed = await session.scalars(
+        select(Submission.id).where(Submission.lead_id == lead_id, Submission.confirmation == "pending")
+    )
+    return events, set(unconfirmed)
+
+
+async def lead_consent_states(session: AsyncSession, *, lead_id: str) -> dict[str, ConsentEvent]:
+    """Where each purpose of the lead stands now: the event that put it there (see ``consent.standing_states``)."""
+    events, unconfirmed = await _lead_consents(session, lead_id)
+    return consent.standing_states(events, unconfirmed=unconfirmed)
+
+
+def _withdrawn_since(events: list[ConsentEvent], own: ConsentEvent) -> bool:
+    """Whether the purpose of ``own`` was withdrawn (by any means) after ``own`` was recorded."""
+    return any(
+        e.purpose == own.purpose and e.state == "withdrawn" and (e.recorded_at, e.id) > (own.recorded_at, own.id)
+        for e in events
+    )
+
+
+def _receipt_state(own: ConsentEvent, events: list[ConsentEvent], *, unconfirmed: set[str]) -> str:
+    """Where the consent a receipt records stands now: :func:`consent.standing_states` over that consent and what
+    happened to it since (its confirmation, a withdrawal), and nothing of the person's other submissions."""
+    later = [
+        e
+        for e in events
+        if e.purpose == own.purpose
+        and (e.recorded_at, e.id) > (own.recorded_at, own.id)
+        and (e.state == "withdrawn" or (e.state == "confirmed" and e.submission_id == own.submission_id))
+    ]
+    standing = consent.standing_states([own, *later], unconfirmed=unconfirmed)
+    return standing[own.purpose].state if own.purpose in standing else "pending"
+
+
+def _own_contact(submission: Submission, definition: Any) -> ReceiptSubject:
+    """The email and phone this submission itself carried (never the lead's stored ones)."""
+    values = submission.fields
+    email = next((values.get(f.name) for f in definition.fields if f.type == "email" and values.get(f.name)), None)
+    phone = next((values.get(f.name) for f in definition.fields if f.type == "phone" and values.get(f.name)), None)
+    return ReceiptSubject(
+        email=email if isinstance(email, str) else None, phone=phone if isinstance(phone, str) else None
+    )
 
 
 async def receipt_of(session: AsyncSession, settings: Settings, *, submission_id: str) -> ConsentReceipt:
-    """The consent receipt of one submission: what was agreed, to which exact texts, and where each stands now.
+    """The consent receipt of one submission: what it carried, the exact texts agreed to, and where each stands.
+
+    A receipt shows only its own submission (its values, its consent events and their notices), never the lead's
+    stored data or another submission's: whoever posts a form with someone's address must learn nothing of them.
 
     Raises:
         NotFound: No such submission.
     """
     submission = await _submission(session, submission_id)
-    lead = await session.get(Lead, submission.lead_id) if submission.lead_id else None
     form = await forms.get_form_any(session, form_id=submission.form_id)
     workspace = await workspaces.get_workspace(session, submission.workspace_id)
     definition = forms.definition_of(form)
-    states = await consent.current_states(session, lead_id=lead.id) if lead is not None else {}
+    events, unconfirmed = await _lead_consents(session, submission.lead_id) if submission.lead_id else ([], set())
+    erased = submission.erased_at is not None
     purposes = []
-    for event, notice in await _collected(session, submission, lead):
-        current = states.get(event.purpose)
-        current_state = current.state if current is not None else event.state
+    for event, notice in await consent.events_of_submission(session, submission_id=submission.id):
+        current_state = _receipt_state(event, events, unconfirmed=unconfirmed)
         purposes.append(
             ReceiptPurpose(
                 purpose=event.purpose,
@@ -91,7 +132,7 @@ async def receipt_of(session: AsyncSession, settings: Settings, *, submission_id
                 notice_text=notice.text,
                 text_sha256=notice.text_sha256,
                 recorded_at=event.recorded_at,
-                withdrawable=current_state in _WITHDRAWABLE and lead is not None and lead.erased_at is None,
+                withdrawable=current_state in consent.GIVING and not erased,
             )
         )
     url = f"{settings.public_base_url.rstrip('/')}/c/{receipt_token(settings, submission.id)}"
@@ -103,15 +144,49 @@ async def receipt_of(session: AsyncSession, settings: Settings, *, submission_id
         receipt_url=url,
         event_time=submission.created_at,
         collection_method=_METHODS.get(submission.source, submission.source),
-        data_subject=ReceiptSubject(
-            id=lead.id if lead else None,
-            email=lead.email if lead else None,
-            phone=lead.phone if lead else None,
-        ),
+        data_subject=ReceiptSubject(email=None, phone=None) if erased else _own_contact(submission, definition),
         controller=ReceiptController(name=workspace.name, contact=owner.contact_email),
         privacy_notice=ReceiptNotice(url=notice_url, language=definition.settings.language),
         purposes=purposes,
         withdrawal_method=f"one click per purpose on {url}, or ask {workspace.name} directly",
+        repeated=submission.verdict == "duplicate",
+        awaiting_confirmation=submission.confirmation == "pending",
+    )
+
+
+async def withdraw_from_receipt(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    submission_id: str,
+    purpose: str,
+    client_ip: str | None,
+    user_agent: str | None,
+) -> list[str]:
+    """The receipt's button: withdraw the person's consent to ``purpose``, which this submission gave.
+
+    Returns:
+        The purposes withdrawn now (none when it was already withdrawn).
+
+    Raises:
+        NotFound: No such submission, or its receipt holds no such consent that can be withdrawn.
+    """
+    receipt = await receipt_of(session, settings, submission_id=submission_id)
+    submission = await _submission(session, submission_id)
+    mine = next((p for p in receipt.purposes if p.purpose == purpose), None)
+    if mine is None or submission.lead_id is None or (not mine.withdrawable and mine.current_state != "withdrawn"):
+        raise NotFound("this receipt holds no such consent")
+    if not mine.withdrawable:
+        return []
+    return await withdraw_consents(
+        session,
+        workspace_id=submission.workspace_id,
+        lead_id=submission.lead_id,
+        purposes=[purpose],
+        indication="receipt",
+        submission_id=submission_id,
+        client_ip=client_ip,
+        user_agent=user_agent,
     )
 
 
@@ -147,8 +222,15 @@ async def withdraw_consents(
     )
     if lead is None:
         raise NotFound("no such lead")
-    states = await consent.current_states(session, lead_id=lead.id)
-    unknown = [p for p in purposes if p not in states]
+    events, unconfirmed = await _lead_consents(session, lead.id)
+    states = consent.standing_states(events, unconfirmed=unconfirmed)
+    # Given in a double opt-in submission not confirmed yet: withdrawn now, it is never confirmed.
+    awaiting = {
+        e.purpose: e
+        for e in events
+        if e.state == "given" and e.submission_id in unconfirmed and not _withdrawn_since(events, e)
+    }
+    unknown = [p for p in purposes if p not in {e.purpose for e in events}]
     if unknown:
         raise ValidationFailed(
             [
@@ -159,8 +241,9 @@ async def withdraw_consents(
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for purpose in dict.fromkeys(purposes):
-        latest = states[purpose]
-        if latest.state not in _WITHDRAWABLE:
+        standing = states.get(purpose)
+        latest = standing if standing is not None and standing.state in consent.GIVING else awaiting.get(purpose)
+        if latest is None:
             continue
         rows.append(
             {
@@ -182,6 +265,7 @@ async def withdraw_consents(
     if not rows:
         return []
     await consent.append_events(session, rows)
+    state = consent.state_summary([*events, *(ConsentEvent(**row) for row in rows)], unconfirmed=unconfirmed)
     payload = {
         "lead": {"id": lead.id, "email": lead.email, "phone": lead.phone, "name": lead.name},
         "consent": [
@@ -189,18 +273,10 @@ async def withdraw_consents(
             for r in rows
         ],
         "indication": indication,
+        "consent_state": state,
     }
     await delivery.enqueue(session, workspace_id=workspace_id, event_type="consent.withdrawn", payload=payload)
     return [r["purpose"] for r in rows]
-
-
-async def workspace_of(session: AsyncSession, *, submission_id: str) -> str:
-    """The workspace a submission belongs to.
-
-    Raises:
-        NotFound: No such submission.
-    """
-    return (await _submission(session, submission_id)).workspace_id
 
 
 async def pending_confirmation(session: AsyncSession, *, submission_id: str) -> Submission:
@@ -239,33 +315,31 @@ async def confirm_submission(
     if submission.confirmation != "pending":
         raise Conflict("this link has already been used")
     now = utcnow()
-    states = await consent.current_states(session, lead_id=lead.id)
-    given = [  # still given: not withdrawn (from the receipt, or through the CRM) since
+    events, unconfirmed = await _lead_consents(session, lead.id)
+    given = [  # still given: not withdrawn (through the CRM, say) since
         event
         for event, _ in await consent.events_of_submission(session, submission_id=submission.id)
-        if event.state == "given" and states[event.purpose].state == "given"
+        if event.state == "given" and not _withdrawn_since(events, event)
     ]
-    await consent.append_events(
-        session,
-        [
-            {
-                "workspace_id": submission.workspace_id,
-                "lead_id": lead.id,
-                "submission_id": submission.id,
-                "notice_id": event.notice_id,
-                "form_id": event.form_id,
-                "purpose": event.purpose,
-                "channel": event.channel,
-                "state": "confirmed",
-                "indication": "link",
-                "page_url": None,
-                "client_ip": client_ip,
-                "user_agent": user_agent,
-                "recorded_at": now,
-            }
-            for event in given
-        ],
-    )
+    confirmations = [
+        {
+            "workspace_id": submission.workspace_id,
+            "lead_id": lead.id,
+            "submission_id": submission.id,
+            "notice_id": event.notice_id,
+            "form_id": event.form_id,
+            "purpose": event.purpose,
+            "channel": event.channel,
+            "state": "confirmed",
+            "indication": "link",
+            "page_url": None,
+            "client_ip": client_ip,
+            "user_agent": user_agent,
+            "recorded_at": now,
+        }
+        for event in given
+    ]
+    await consent.append_events(session, confirmations)
     held = dict(submission.pending_event or {})
     data = dict(held.get("data", {}))
     changes = held.get("apply_to_lead")
@@ -287,6 +361,9 @@ async def confirm_submission(
             for e in given
         ),
     ]
+    data["consent_state"] = consent.state_summary(
+        [*events, *(ConsentEvent(**row) for row in confirmations)], unconfirmed=unconfirmed - {submission.id}
+    )
     message = await delivery.enqueue(session, workspace_id=submission.workspace_id, event_type=event_type, payload=data)
     lead.status = "active"
     submission.confirmation = "confirmed"

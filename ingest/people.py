@@ -44,17 +44,16 @@ class Person:
     """``pending`` while the person is known only through unconfirmed double opt-in submissions."""
     changed: bool = field(default=False)
 
-    def absorb(
-        self, *, email: str | None, phone: str | None, name: str | None, fields: dict[str, Any], **_: Any
-    ) -> None:
-        """Take what a new accepted submission says about this person (a later value wins)."""
+    def absorb(self) -> None:
+        """Count a new accepted submission of this person.
+
+        An unverified submission never changes a known person's name, email, phone or fields: anyone can type
+        someone's address. Its values are stored with the submission and delivered in its ``submission`` block;
+        only a confirmed double opt-in submission updates the lead (``ingest.lifecycle.confirm_submission``).
+        """
         if self.created_with_first:
-            self.created_with_first = False  # the row already holds this submission's values
+            self.created_with_first = False  # the row already holds this submission's values and count
             return
-        self.email = self.email or email
-        self.phone = phone or self.phone
-        self.name = name or self.name
-        self.fields = {**self.fields, **fields}
         self.submission_count += 1
         self.changed = True
 

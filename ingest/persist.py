@@ -18,6 +18,7 @@ from core.errors import FieldError, LeadwireError, NotFound, ValidationFailed
 from core.ids import new_id
 from delivery import service as delivery
 from forms import service as forms
+from ingest.consent_state import ConsentLedger
 from ingest.models import IdempotencyRecord, Submission
 from ingest.people import Person, PersonKey, by_group, find_or_create_people, save_people
 
@@ -364,7 +365,7 @@ def _lead_event(
     item: Pending,
     person: Person,
     row: dict[str, Any],
-    consents: list[dict[str, Any]],
+    recorded: tuple[list[dict[str, Any]], list[dict[str, Any]]],
     notices: dict[str, ConsentNotice],
 ) -> delivery.Event:
     """The event an accepted submission announces; under double opt-in, the request to confirm it instead."""
@@ -372,9 +373,11 @@ def _lead_event(
     # Under double opt-in, a known person's lead changes only once they confirm: anyone can type their address.
     held = item.double_opt_in and not person.created_with_first
     if not held:
-        person.absorb(**_person_values(item))
+        person.absorb()
     event_type = "lead.created" if is_new else "lead.updated"
+    consents, state = recorded
     payload = _payload(item, person, consents, notices, is_new=is_new)
+    payload["consent_state"] = state
     if item.double_opt_in:
         # Nothing about the lead goes out until the person confirms: the CRM gets the link to send them.
         row["confirmation"] = "pending"
@@ -472,6 +475,10 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
         )
     notices = await _notices(session, items, accepted)
 
+    # Only people known before this batch have stored consents to weigh the new ones against.
+    ledger = await ConsentLedger.load(
+        session, {people[k].id for i in accepted if (k := items[i].person_key) is not None and not people[k].is_new}
+    )
     submissions: list[dict[str, Any]] = []
     consent_rows: list[dict[str, Any]] = []
     events: list[delivery.Event] = []
@@ -485,7 +492,8 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
             continue
         rows = _consent_rows(item, person.id, notices[item.form.id])
         consent_rows.extend(rows)
-        events.append(_lead_event(item, person, row, rows, notices[item.form.id]))
+        state = ledger.record(person.id, rows, unconfirmed=item.submission_id if item.double_opt_in else None)
+        events.append(_lead_event(item, person, row, (rows, state), notices[item.form.id]))
     messages = await delivery.enqueue_many(session, events)
     for row, message in zip((r for r in submissions if r["event_type"]), messages, strict=True):
         row["message_id"] = message.id

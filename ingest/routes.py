@@ -22,7 +22,7 @@ from ingest.schemas import (
     WithdrawRequest,
     WithdrawResult,
 )
-from ingest.views import consent_event_out, export_document, lead_out, submission_out
+from ingest.views import consent_event_out, consent_state_out, export_document, lead_out, submission_out
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ class LeadController(Controller):
             lead=lead_out(lead),
             submissions=[submission_out(s) for s in submissions],
             consent_events=[consent_event_out(e, n) for e, n in events],
+            consent_state=consent_state_out(submissions, [e for e, _ in events]),
         )
 
     @post("/{lead_id:str}/consents/withdraw", status_code=200, summary="Withdraw consents the person asked the CRM to")

@@ -9,6 +9,7 @@ import msgspec
 
 __all__ = (
     "ConsentEventOut",
+    "ConsentStateOut",
     "ErasureResult",
     "LeadDetail",
     "LeadList",
@@ -39,7 +40,8 @@ class LeadOut(msgspec.Struct):
     phone: str | None
     name: str | None
     fields: dict[str, Any]
-    """The latest value of every field this person has submitted."""
+    """The values of the submission that created the lead, and of the confirmed double opt-in submissions since:
+    an unconfirmed submission never changes a known person's lead (it is delivered in its own ``submission``)."""
     submission_count: int
     created_at: datetime
     updated_at: datetime
@@ -94,11 +96,24 @@ class ConsentEventOut(msgspec.Struct):
     recorded_at: datetime
 
 
+class ConsentStateOut(msgspec.Struct):
+    """Where one purpose stands for the person now, by the rule every view uses (README: consent)."""
+
+    purpose: str
+    channel: str
+    state: str
+    """``given``, ``confirmed``, ``withdrawn``, ``refused`` (never agreed), or ``pending`` (only in unconfirmed
+    double opt-in submissions so far)."""
+    since: datetime
+
+
 class LeadDetail(msgspec.Struct):
     lead: LeadOut
     submissions: list[SubmissionOut]
     consent_events: list[ConsentEventOut]
     """Oldest first: the history of what this person agreed to, purpose by purpose."""
+    consent_state: list[ConsentStateOut]
+    """Where each purpose stands now, by purpose."""
 
 
 class WithdrawRequest(msgspec.Struct, forbid_unknown_fields=True):

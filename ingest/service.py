@@ -11,7 +11,14 @@ from core.database import counts_per_day
 from core.errors import FieldError, NotFound, ValidationFailed
 from core.pagination import fetch_page
 from forms import service as forms
-from ingest.lifecycle import confirm_submission, pending_confirmation, receipt_of, withdraw_consents, workspace_of
+from ingest.lifecycle import (
+    confirm_submission,
+    lead_consent_states,
+    pending_confirmation,
+    receipt_of,
+    withdraw_consents,
+    withdraw_from_receipt,
+)
 from ingest.models import Lead, Submission
 from ingest.normalise import InvalidValueError, canonical_email, e164_phone
 from ingest.parse import TRACKING_FIELDS, clean_text
@@ -51,6 +58,7 @@ __all__ = (
     "export_document",
     "get_lead",
     "issue_render_token",
+    "lead_consent_states",
     "list_leads",
     "list_submissions",
     "outcome_response",
@@ -65,7 +73,7 @@ __all__ = (
     "run_pipeline",
     "submit_services",
     "withdraw_consents",
-    "workspace_of",
+    "withdraw_from_receipt",
 )
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ingest.schemas import ConsentEventOut, LeadOut, PersonExport, SubmissionOut
+import msgspec
+
+from consent import service as consent
+from ingest.schemas import ConsentEventOut, ConsentStateOut, LeadOut, PersonExport, SubmissionOut
 
 if TYPE_CHECKING:
     from consent.models import ConsentEvent, ConsentNotice
     from ingest.models import Lead, Submission
 
-__all__ = ("consent_event_out", "export_document", "lead_out", "submission_out")
+__all__ = ("consent_event_out", "consent_state_out", "export_document", "lead_out", "submission_out")
 
 
 def lead_out(lead: Lead) -> LeadOut:
@@ -46,6 +49,12 @@ def submission_out(submission: Submission) -> SubmissionOut:
         message_id=submission.message_id,
         created_at=submission.created_at,
     )
+
+
+def consent_state_out(submissions: list[Submission], events: list[ConsentEvent]) -> list[ConsentStateOut]:
+    """Where each purpose of a lead stands, from its submissions and its consent events (oldest first)."""
+    unconfirmed = {s.id for s in submissions if s.confirmation == "pending"}
+    return msgspec.convert(consent.state_summary(events, unconfirmed=unconfirmed), list[ConsentStateOut])
 
 
 def consent_event_out(event: ConsentEvent, notice: ConsentNotice) -> ConsentEventOut:
