@@ -24,16 +24,14 @@ from console.forms_editor import ROW_SLACK, editor_rows, editor_values
 from console.session import (
     ConsoleUser,
     CsrfFailed,
-    Revealed,
     SignInRequired,
     check_post,
     clear_cookie,
     load_user,
-    reveal_cookie,
     same_origin,
     session_cookie,
-    take_reveal,
 )
+from core.dependencies import SAFE_METHODS
 from core.errors import Conflict, FieldError, NotFound, PreconditionFailed, ValidationFailed
 from core.settings import Settings
 from delivery import service as delivery
@@ -44,7 +42,9 @@ from forms import service as forms
 from forms.schemas import FormCreate, FormSettingsPatch, FormUpdate
 from ingest import service as ingest
 from workspaces import service as workspaces
+from workspaces import sessions as console_sessions
 from workspaces.schemas import Caller
+from workspaces.sessions import Revealed
 
 if TYPE_CHECKING:
     from core.database import Database
@@ -76,6 +76,7 @@ _NOTICES = {
     "enabled": "The endpoint is enabled.",
     "disabled": "The endpoint is disabled: nothing is sent to it until you enable it again.",
     "signed_out": "You have signed out.",
+    "signed_out_everywhere": "Every console session of the workspace has ended, this one included. Sign in again.",
     "key_shown": "An API key is shown only once, and this one was. If it was not copied, revoke it and make another.",
     "key_revoked": "The key is revoked: it no longer opens the API or the console.",
     "own_key_revoked": "The key you signed in with is revoked, so this session has ended. Sign in with another key.",
@@ -102,6 +103,13 @@ async def provide_user(
     user = await load_user(request, db_session, app_settings)
     if request.method == "POST":
         await check_post(request, user, app_settings)
+    if user.seen_long_ago:
+        if request.method in SAFE_METHODS:  # the request's own transaction only reads
+            db: Database = request.app.state.db
+            async with db.session(write=True) as session:
+                await console_sessions.touch_session(session, user.session_id)
+        else:
+            await console_sessions.touch_session(db_session, user.session_id)
     return user
 
 
@@ -180,8 +188,13 @@ async def sign_in(
     caller = await workspaces.authenticate(db_session, key) if key and "\x00" not in key else None
     if caller is None:
         return page(request, "sign_in", None, status_code=401, error="That key is not a live API key.", next=wanted)
-    cookie = session_cookie(app_settings, workspace_id=caller.workspace_id, api_key_id=caller.api_key_id)
-    return Redirect(wanted or "/console", status_code=303, cookies=[cookie])
+    token, _ = await console_sessions.open_session(
+        db_session,
+        caller=caller,
+        lifetime_seconds=app_settings.console_session_seconds,
+        user_agent=request.headers.get("user-agent"),
+    )
+    return Redirect(wanted or "/console", status_code=303, cookies=[session_cookie(app_settings, token)])
 
 
 def _next(request: Request[Any, Any, Any]) -> str | None:
@@ -193,9 +206,26 @@ def _next(request: Request[Any, Any, Any]) -> str | None:
 
 
 @post("/sign-out", status_code=303)
-async def sign_out(user: NamedDependency[ConsoleUser], app_settings: NamedDependency[Settings]) -> Redirect:
-    del user  # the dependency checked the session and the CSRF token
+async def sign_out(
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[ConsoleUser],
+    app_settings: NamedDependency[Settings],
+) -> Redirect:
+    await console_sessions.end_session(db_session, user.session_id)
     return Redirect("/console/sign-in?done=signed_out", status_code=303, cookies=[clear_cookie(app_settings)])
+
+
+@post("/sign-out-everywhere", status_code=303)
+async def sign_out_everywhere(
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[ConsoleUser],
+    app_settings: NamedDependency[Settings],
+) -> Redirect:
+    """Every session of the workspace ends, in every browser, this one included."""
+    await console_sessions.end_workspace_sessions(db_session, workspace_id=user.workspace_id, actor=user.caller.actor)
+    return Redirect(
+        "/console/sign-in?done=signed_out_everywhere", status_code=303, cookies=[clear_cookie(app_settings)]
+    )
 
 
 # --- dashboard --------------------------------------------------------------------------------------------------------
@@ -519,31 +549,28 @@ async def endpoint_create(
     except (ValidationFailed, msgspec.ValidationError) as exc:
         endpoints = await _endpoints_of(db_session, user)
         return page(request, "webhooks", user, status_code=422, endpoints=endpoints, errors=_errors(exc), url=url)
-    return _reveal(app_settings, user, _secret_page(endpoint.id), Revealed(secret))
+    return await _reveal(db_session, user, _secret_page(endpoint.id), Revealed(secret))
 
 
-def _reveal(settings: Settings, user: ConsoleUser, path: str, revealed: Revealed) -> Redirect:
-    """Post, redirect, get: a new secret goes to the page at ``path`` in a cookie, so that a reload cannot post
-    again."""
-    return Redirect(
-        path,
-        status_code=303,
-        cookies=[reveal_cookie(settings, user, path, revealed)],
-        headers={"Cache-Control": "no-store"},
-    )
+async def _reveal(session: AsyncSession, user: ConsoleUser, path: str, revealed: Revealed) -> Redirect:
+    """Post, redirect, get: a new secret waits for the page at ``path`` in the session's row (encrypted, never in a
+    cookie), so that a reload cannot post again."""
+    await console_sessions.stash_reveal(session, user.session_id, path=path, revealed=revealed)
+    return Redirect(path, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-def _revealing(
-    request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser, path: str, name: str, **context: Any
+async def _revealing(
+    request: Request[Any, Any, Any], user: ConsoleUser, path: str, name: str, **context: Any
 ) -> Template | None:
-    """The page at ``path`` showing the secret on its way there, once (it clears the cookie); ``None`` when there is
-    none: shown already (a reload, the back button), or never made in this browser."""
-    revealed = take_reveal(request, settings, user, path)
+    """The page at ``path`` showing the secret on its way there, once; ``None`` when there is none: shown already
+    (a reload, the back button, a replayed request), late, or made for another session."""
+    # A GET's own transaction only reads: the secret is taken out of the row in a write transaction of its own.
+    db: Database = request.app.state.db
+    async with db.session(write=True) as session:
+        revealed = await console_sessions.take_reveal(session, user.session_id, path=path)
     if revealed is None:
         return None
-    response = page(request, name, user, revealed=revealed, **context)
-    response.set_cookie(reveal_cookie(settings, user, path, None))
-    return response
+    return page(request, name, user, revealed=revealed, **context)
 
 
 def _secret_page(endpoint_id: str) -> str:
@@ -559,11 +586,10 @@ async def endpoint_secret(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
-    app_settings: NamedDependency[Settings],
     endpoint_id: FromPath[str],
 ) -> Response[Any]:
     endpoint = await delivery.get_endpoint(db_session, workspace_id=user.workspace_id, endpoint_id=endpoint_id)
-    shown = _revealing(request, app_settings, user, _secret_page(endpoint.id), "secret", endpoint=endpoint)
+    shown = await _revealing(request, user, _secret_page(endpoint.id), "secret", endpoint=endpoint)
     return shown or Redirect(f"/console/webhooks/{endpoint.id}?done=secret_shown", status_code=303)
 
 
@@ -609,7 +635,7 @@ async def endpoint_rotate(
         settings=app_settings,
         actor=user.caller.actor,
     )
-    return _reveal(app_settings, user, _secret_page(endpoint_id), Revealed(secret, expires))
+    return await _reveal(db_session, user, _secret_page(endpoint_id), Revealed(secret, expires))
 
 
 @post("/webhooks/{endpoint_id:str}/test", status_code=303)
@@ -787,7 +813,6 @@ async def key_create(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
-    app_settings: NamedDependency[Settings],
 ) -> Response[Any]:
     name = str((await request.form()).get("name") or "").strip()
     try:
@@ -796,7 +821,7 @@ async def key_create(
         )
     except ValidationFailed as exc:
         return await _settings_page(request, db_session, user, errors=_errors(exc), status_code=422, key_name=name)
-    return _reveal(app_settings, user, _new_key_page(key.id), Revealed(plaintext))
+    return await _reveal(db_session, user, _new_key_page(key.id), Revealed(plaintext))
 
 
 @get("/keys/{key_id:str}/new")
@@ -804,11 +829,10 @@ async def key_new(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
-    app_settings: NamedDependency[Settings],
     key_id: FromPath[str],
 ) -> Response[Any]:
     key = await workspaces.get_api_key(db_session, workspace_id=user.workspace_id, key_id=key_id)
-    shown = _revealing(request, app_settings, user, _new_key_page(key.id), "new_key", key=key)
+    shown = await _revealing(request, user, _new_key_page(key.id), "new_key", key=key)
     return shown or Redirect("/console/settings?done=key_shown", status_code=303)
 
 
@@ -861,6 +885,7 @@ console_router = Router(
         sign_in_page,
         sign_in,
         sign_out,
+        sign_out_everywhere,
         dashboard,
         forms_list,
         form_create,

@@ -1,27 +1,29 @@
-"""Console sessions: a signed, HttpOnly, SameSite=Strict cookie naming the API key that signed in.
+"""Console sessions: an HttpOnly, SameSite=Strict cookie carrying the signed token of a session kept on the server.
 
-The cookie holds the key's id, never the key. Every request checks that the key is still live, so revoking it ends
-its sessions at once; sessions also end after ``LEADWIRE_CONSOLE_SESSION_SECONDS``. Every POST carries the session's
-CSRF token in a hidden field and, when the browser sends one, an ``Origin`` of our own.
+The session's row (``workspaces.sessions``) names the API key that signed in; the cookie holds neither the key nor
+anything else worth reading. Every request checks that the session is still open and its key still live, so signing
+out, signing out everywhere or revoking the key ends it at once; it also ends ``LEADWIRE_CONSOLE_SESSION_SECONDS``
+after sign-in. Every POST carries the session's CSRF token in a hidden field and, when the browser sends one, an
+``Origin`` of our own.
 
-A new secret (a signing secret, an API key) crosses one redirect (post, redirect, get) in a second cookie that only
-its own page receives and that page clears, so that reloading the page that shows it posts nothing again.
+A new secret (a signing secret, an API key) crosses one redirect (post, redirect, get) encrypted in the session's
+row, and the page that shows it takes it out in the same transaction, so that a reload or a replay shows nothing.
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Signer
 from litestar.datastructures import Cookie
-from sqlalchemy import select
 
+from core.database import utcnow
 from core.errors import LeadwireError
-from workspaces.models import ApiKey, Workspace
+from workspaces import sessions
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
@@ -32,29 +34,24 @@ if TYPE_CHECKING:
 
 __all__ = (
     "COOKIE",
-    "REVEAL_COOKIE",
     "ConsoleUser",
     "CsrfFailed",
-    "Revealed",
     "SignInRequired",
     "check_post",
     "clear_cookie",
     "load_user",
-    "reveal_cookie",
     "same_origin",
     "session_cookie",
-    "take_reveal",
 )
 
 COOKIE = "leadwire_console"
-_SALT = "leadwire.console.session"
-REVEAL_COOKIE = "leadwire_console_reveal"
-_REVEAL_SALT = "leadwire.console.reveal"
-_REVEAL_SECONDS = 120  # from the post that made a secret to the page that shows it: one redirect
+_SALT = "leadwire.console.session-token"
+_TOUCH_AFTER = timedelta(seconds=60)  # ``last_seen_at`` is written at most this often
 
 
 class SignInRequired(LeadwireError):
-    """No session, an expired one, or one whose key was revoked: the console sends the browser to sign in."""
+    """No session, or one that has ended (signed out, expired, its key revoked): the console sends the browser to
+    sign in."""
 
     status_code = 401
     title = "Sign in"
@@ -69,32 +66,35 @@ class CsrfFailed(LeadwireError):
 
 @dataclass(frozen=True)
 class ConsoleUser:
+    session_id: str
     workspace_id: str
     workspace_name: str
     api_key_id: str
     csrf: str
+    last_seen_at: datetime
 
     @property
     def caller(self) -> Caller:
         """The same caller the admin API would see for this key: services and the audit log take it."""
         return Caller(workspace_id=self.workspace_id, api_key_id=self.api_key_id)
 
+    @property
+    def seen_long_ago(self) -> bool:
+        """Whether ``last_seen_at`` is old enough to be written again."""
+        return utcnow() - self.last_seen_at >= _TOUCH_AFTER
 
-@dataclass(frozen=True)
-class Revealed:
-    """A new secret (an endpoint's signing secret, an API key) on its way to the one page that shows it."""
-
-    value: str
-    previous_expires: str | None = None  # after a rotation: until when the previous secret still signs
-
-
-def _serializer(settings: Settings, salt: str = _SALT) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=salt)
+    @classmethod
+    def of(cls, live: sessions.LiveSession) -> ConsoleUser:
+        return cls(live.id, live.workspace_id, live.workspace_name, live.api_key_id, live.csrf, live.last_seen_at)
 
 
-def session_cookie(settings: Settings, *, workspace_id: str, api_key_id: str) -> Cookie:
-    """A new session for the key: a fresh CSRF token, signed with the time it was made."""
-    value = _serializer(settings).dumps({"w": workspace_id, "k": api_key_id, "c": secrets.token_urlsafe(24)})
+def _signer(settings: Settings) -> Signer:
+    return Signer(settings.secret_key, salt=_SALT)
+
+
+def session_cookie(settings: Settings, token: str) -> Cookie:
+    """The cookie that carries a new session's token (signed, so that a made-up one is refused unread)."""
+    value = _signer(settings).sign(token).decode("ascii")
     return _cookie(settings, value, max_age=settings.console_session_seconds)
 
 
@@ -103,44 +103,11 @@ def clear_cookie(settings: Settings) -> Cookie:
     return _cookie(settings, "", max_age=0)
 
 
-def reveal_cookie(settings: Settings, user: ConsoleUser, path: str, revealed: Revealed | None) -> Cookie:
-    """The cookie that carries ``revealed`` to the page at ``path``, and only there (signed, bound to this
-    session's key and to the path; for ``None``, the same cookie expired)."""
-    value = ""
-    if revealed is not None:
-        value = _serializer(settings, _REVEAL_SALT).dumps(
-            {"k": user.api_key_id, "p": path, "v": revealed.value, "x": revealed.previous_expires}
-        )
-    # No Max-Age on the way there: a session cookie, which browsers keep in memory rather than write to disk (the
-    # signature's age still limits it to _REVEAL_SECONDS).
-    return _cookie(settings, value, max_age=None if revealed else 0, key=REVEAL_COOKIE, path=path)
-
-
-def take_reveal(request: Request[Any, Any, Any], settings: Settings, user: ConsoleUser, path: str) -> Revealed | None:
-    """What this browser was sent to see on the page at ``path``, if it is still on its way and was made with this
-    session's key; the page then clears the cookie with :func:`reveal_cookie`."""
-    raw = request.cookies.get(REVEAL_COOKIE)
-    if not raw:
-        return None
-    try:
-        data = _serializer(settings, _REVEAL_SALT).loads(raw, max_age=_REVEAL_SECONDS)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("k") != user.api_key_id or data.get("p") != path:
-        return None
-    value, expires = data.get("v"), data.get("x")
-    if not isinstance(value, str) or not (expires is None or isinstance(expires, str)):
-        return None
-    return Revealed(value=value, previous_expires=expires)
-
-
-def _cookie(
-    settings: Settings, value: str, *, max_age: int | None, key: str = COOKIE, path: str = "/console"
-) -> Cookie:
+def _cookie(settings: Settings, value: str, *, max_age: int) -> Cookie:
     return Cookie(
-        key=key,
+        key=COOKIE,
         value=value,
-        path=path,
+        path="/console",
         max_age=max_age,
         httponly=True,
         samesite="strict",
@@ -152,27 +119,19 @@ async def load_user(request: Request[Any, Any, Any], session: AsyncSession, sett
     """The signed-in user of this request.
 
     Raises:
-        SignInRequired: No cookie, a forged or expired one, or its key has been revoked.
+        SignInRequired: No cookie, a forged one, or its session has ended.
     """
     raw = request.cookies.get(COOKIE)
     if not raw:
         raise SignInRequired("sign in with an API key")
     try:
-        data = _serializer(settings).loads(raw, max_age=settings.console_session_seconds)
-    except BadSignature as exc:  # SignatureExpired is a BadSignature
-        raise SignInRequired("your session has ended; sign in again") from exc
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("w", "k", "c")):
-        raise SignInRequired("sign in with an API key")
-    row = (
-        await session.execute(
-            select(ApiKey.id, Workspace.name)
-            .join(Workspace, Workspace.id == ApiKey.workspace_id)
-            .where(ApiKey.id == data["k"], ApiKey.workspace_id == data["w"], ApiKey.revoked_at.is_(None))
-        )
-    ).first()
-    if row is None:
-        raise SignInRequired("the key you signed in with has been revoked")
-    return ConsoleUser(workspace_id=data["w"], workspace_name=row[1], api_key_id=data["k"], csrf=data["c"])
+        token = _signer(settings).unsign(raw).decode("ascii")
+    except (BadSignature, UnicodeError) as exc:
+        raise SignInRequired("sign in with an API key") from exc
+    live = await sessions.find_session(session, token)
+    if live is None:
+        raise SignInRequired("your session has ended; sign in again")
+    return ConsoleUser.of(live)
 
 
 def same_origin(request: Request[Any, Any, Any], settings: Settings) -> bool:

@@ -1,4 +1,4 @@
-"""Tables of the workspaces slice: workspace, api_key, audit_event."""
+"""Tables of the workspaces slice: workspace, api_key, audit_event, console_session."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, utcnow
+from core.encryption import EncryptedJSON
 
-__all__ = ("ApiKey", "AuditEvent", "Workspace")
+__all__ = ("ApiKey", "AuditEvent", "ConsoleSession", "Workspace")
 
 
 class Workspace(Base):
@@ -54,3 +55,27 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(String(40), default=None)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A console sign-in. The browser's cookie carries a random token; only its SHA-256 is stored, as the id, so the
+    table cannot open a session. Ended by signing out (``revoked_at``), by revoking its key, or at ``expires_at``."""
+
+    __tablename__ = "console_session"
+    __table_args__ = (
+        Index("ix_console_session_workspace_id", "workspace_id"),
+        Index("ix_console_session_api_key_id", "api_key_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Hex SHA-256 of the cookie's token."""
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    reveal: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
+    """A new secret on its way to the one page that shows it (encrypted at rest); emptied when that page is shown."""

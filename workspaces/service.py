@@ -9,14 +9,14 @@ from urllib.parse import urlsplit
 import msgspec
 from email_validator import EmailNotValidError, validate_email
 from msgspec import UNSET
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select, update
 
 from core.database import utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from core.ids import new_id
 from core.pagination import fetch_page
 from core.security import API_KEY_PREFIX, hash_api_key, new_api_key, split_api_key, verify_api_key
-from workspaces.models import ApiKey, AuditEvent, Workspace
+from workspaces.models import ApiKey, AuditEvent, ConsoleSession, Workspace
 from workspaces.schemas import Caller, WorkspaceSettings
 
 if TYPE_CHECKING:
@@ -281,7 +281,8 @@ async def get_api_key(session: AsyncSession, *, workspace_id: str, key_id: str) 
 
 
 async def revoke_api_key(session: AsyncSession, *, workspace_id: str, key_id: str, actor: str) -> ApiKey:
-    """Revoke a key at once. Revoking the workspace's last live key is refused, so nobody locks themselves out.
+    """Revoke a key at once, and end its console sessions. Revoking the workspace's last live key is refused, so
+    nobody locks themselves out.
 
     Raises:
         NotFound: No such key in this workspace.
@@ -299,6 +300,13 @@ async def revoke_api_key(session: AsyncSession, *, workspace_id: str, key_id: st
     if (live or 0) <= 1:
         raise Conflict("this is the workspace's last live key; create another before revoking it")
     api_key.revoked_at = utcnow()
+    # Its console sessions end with it (the console also checks the key on every request); secrets still on their
+    # way to those sessions' pages are dropped.
+    await session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.api_key_id == api_key.id, ConsoleSession.revoked_at.is_(None))
+        .values(revoked_at=api_key.revoked_at, reveal=null())
+    )
     await record_audit(
         session,
         workspace_id=workspace_id,

@@ -6,21 +6,24 @@ import asyncio
 import html
 import re
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from litestar.testing import AsyncTestClient
+from sqlalchemy import update
 
 from app import create_app
 from console.charts import Series, last_days, stacked_bars
+from core.database import utcnow
 from tests.conftest import make_settings
 from tests.ingest.conftest import INGEST, create_form, valid
+from workspaces.models import ConsoleSession
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from core.database import Database
     from core.settings import Settings
     from tests.conftest import Client, Tenant
     from tests.webhooks import Receiver
@@ -86,29 +89,23 @@ async def _key_id(client: Client, tenant: Tenant) -> str:
     return str(next(k["id"] for k in keys if tenant.key.startswith(k["prefix"])))
 
 
-async def test_sessions_expire_and_sign_out_ends_them(
-    browser: Client, tenant: Tenant, console_settings: Settings
-) -> None:
+async def test_sessions_expire_and_sign_out_ends_them(browser: Client, tenant: Tenant, db: Database) -> None:
     csrf = await sign_in(browser, tenant.key)
     signed_out = await browser.post("/console/sign-out", data={"csrf": csrf})
     after = await browser.get("/console")
     await sign_in(browser, tenant.key)
     value = browser.cookies.get("leadwire_console")
     assert value is not None
-    data = URLSafeTimedSerializer(console_settings.secret_key, salt="leadwire.console.session").loads(value)
-
-    class NineHoursAgo(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(time.time()) - 9 * 3600
-
-    old = URLSafeTimedSerializer(console_settings.secret_key, salt="leadwire.console.session", signer=NineHoursAgo)
-    stale = old.dumps(data)
-    browser.cookies.set("leadwire_console", stale, domain="testserver.local", path="/console")
+    fresh = await browser.get("/console")
+    async with db.session(write=True) as session:  # the session's absolute end has passed
+        await session.execute(update(ConsoleSession).values(expires_at=utcnow() - timedelta(seconds=1)))
     expired = await browser.get("/console")
 
     assert signed_out.status_code == 303
     assert "max-age=0" in signed_out.headers["set-cookie"].lower()
     assert after.status_code == 303
+    assert tenant.workspace_id not in value  # the cookie is a signed random token: it names nothing
+    assert fresh.status_code == 200
     assert expired.status_code == 303
     assert expired.headers["location"] == "/console/sign-in"
 
@@ -279,23 +276,16 @@ async def test_a_new_signing_secret_is_shown_once_after_a_redirect(
     endpoints = (await browser.get("/api/v1/endpoints", headers=tenant.headers)).json()["items"]
 
     assert refused.status_code == 422
-    # Post, redirect, get: the secret reaches its own page once, in a cookie only that page receives and clears,
-    # so that a reload neither adds a second endpoint nor shows the secret again.
+    # Post, redirect, get: the secret waits for its own page in the session's row on the server (encrypted; no
+    # cookie carries it), and that page takes it out, so that a reload neither adds a second endpoint nor shows the
+    # secret again.
     secret_page = f"/console/webhooks/{endpoint_id.group(1)}/secret"
     assert (created.status_code, created.headers["location"]) == (303, secret_page)
     assert created.headers["cache-control"] == "no-store"
-    sent = created.headers["set-cookie"]
-    assert sent.startswith("leadwire_console_reveal=")
-    assert f"Path={secret_page};" in sent
-    assert "HttpOnly" in sent
-    assert "Max-Age" not in sent  # a session cookie: kept in memory, not written to disk
+    assert "set-cookie" not in created.headers
     assert shown.status_code == 200
     assert "shown only this once" in shown.text
     assert shown.headers["cache-control"] == "no-store"
-    cleared = shown.headers["set-cookie"]
-    assert cleared.startswith("leadwire_console_reveal=")
-    assert f"Path={secret_page};" in cleared
-    assert "Max-Age=0" in cleared
     assert (reloaded.status_code, reloaded.headers["location"]) == (
         303,
         f"/console/webhooks/{endpoint_id.group(1)}?done=secret_shown",
@@ -380,7 +370,7 @@ async def test_api_keys_are_made_shown_once_and_revoked_from_the_console(
     assert created.status_code == 303
     assert shown.status_code == 200
     assert "shown only this once" in shown.text
-    assert "Max-Age=0" in shown.headers["set-cookie"]
+    assert "set-cookie" not in created.headers
     assert (reloaded.status_code, reloaded.headers["location"]) == (303, "/console/settings?done=key_shown")
     assert works.status_code == 200
     # The list shows names and prefixes, never a key; the audit log names the key that acted.
@@ -407,27 +397,31 @@ async def test_a_new_key_is_shown_only_to_the_session_and_page_it_was_made_for(
     browser: Client, tenant: Tenant, other_tenant: Tenant
 ) -> None:
     csrf = await sign_in(browser, tenant.key)
+    first_session = browser.cookies.get("leadwire_console")
+    assert first_session
     other_key_id = (await browser.get("/api/v1/api-keys", headers=other_tenant.headers)).json()["items"][0]["id"]
     no_token = await browser.post("/console/keys", data={"name": "sneaky"})
     foreign = await browser.get(f"/console/keys/{other_key_id}/new")
     made = await browser.post("/console/keys", data={"csrf": csrf, "name": "second"})
     page = made.headers["location"]
-    reveal = browser.cookies.get("leadwire_console_reveal")
-    assert reveal
-    # Signed in again with another key of the same workspace, the browser still holds the cookie, but the key
-    # was made for the other session.
-    third = await browser.post("/api/v1/api-keys", json={"name": "third"}, headers=tenant.headers)
-    await sign_in(browser, third.json()["key"])
+    # Signed in again with another key of the same workspace (another session in the same browser): the key was
+    # made for the first session, and waits for it.
+    third = (await browser.post("/api/v1/api-keys", json={"name": "third"}, headers=tenant.headers)).json()
+    await sign_in(browser, third["key"])
     elsewhere = await browser.get(page)
-    browser.cookies.set("leadwire_console_reveal", reveal[:-2] + "xx", domain="testserver.local", path=page)
-    tampered = await browser.get(page)
+    browser.cookies.set("leadwire_console", first_session, domain="testserver.local", path="/console")
+    other_page = await browser.get(f"/console/keys/{third['id']}/new")  # the right session, another page
+    shown = await browser.get(page)
+    again = await browser.get(page)
     keys = (await browser.get("/api/v1/api-keys", headers=tenant.headers)).json()["items"]
 
     assert no_token.status_code == 403
     assert "sneaky" not in {key["name"] for key in keys}
     assert foreign.status_code == 404
-    for answer in (elsewhere, tampered):
+    for answer in (elsewhere, other_page, again):
         assert (answer.status_code, answer.headers["location"]) == (303, "/console/settings?done=key_shown")
+    assert shown.status_code == 200
+    assert 'id="secret" value="lw_' in shown.text
 
 
 async def test_another_workspace_sees_none_of_it(browser: Client, tenant: Tenant, other_tenant: Tenant) -> None:

@@ -171,6 +171,29 @@ async def test_from_an_api_key_to_signed_leads_and_a_retried_delivery(
     await context.close()
 
 
+async def test_signing_out_everywhere_ends_the_session_in_another_browser(
+    browser: Browser,  # noqa: F811
+    site: Site,  # noqa: F811
+    tenant: Tenant,
+) -> None:
+    console = f"{site.base}/console"
+    here, there = await browser.new_context(), await browser.new_context()
+    page, other = await here.new_page(), await there.new_page()
+    await _sign_in(page, console, tenant.key)
+    await _sign_in(other, console, tenant.key)
+
+    await page.get_by_role("link", name="Settings").click()
+    await page.get_by_role("button", name="Sign out everywhere").click()
+    await page.get_by_text("Every console session of the workspace has ended").wait_for()
+    await other.goto(f"{console}/leads")
+    await page.goto(console)
+
+    assert other.url.startswith(f"{console}/sign-in")
+    assert page.url.startswith(f"{console}/sign-in")
+    await here.close()
+    await there.close()
+
+
 async def test_console_pages_have_no_serious_accessibility_findings(
     browser: Browser,  # noqa: F811
     site: Site,  # noqa: F811
