@@ -16,10 +16,12 @@ from core.errors import Conflict, FieldError, ValidationFailed
 if TYPE_CHECKING:
     from core.settings import Settings
 
-__all__ = ("InFlight", "check_key", "request_sha256")
+__all__ = ("CLIENT_SCOPE", "InFlight", "check_key", "request_sha256")
 
 logger = logging.getLogger("leadwire.idempotency")
 
+CLIENT_SCOPE = "client"
+"""The key space of ``Idempotency-Key`` headers and ``_idempotency_key`` fields; each source has its own (its id)."""
 _MAX_KEY = 255
 _LOCK_TTL_MS = 30_000
 _REDIS_TIMEOUT_S = 0.5

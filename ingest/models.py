@@ -102,10 +102,15 @@ class IdempotencyRecord(Base):
     """The response to a submission made with an ``Idempotency-Key``, replayed when the same request comes again."""
 
     __tablename__ = "idempotency_key"
-    __table_args__ = (UniqueConstraint("form_id", "key"), Index("ix_idempotency_key_expires_at", "expires_at"))
+    __table_args__ = (
+        UniqueConstraint("form_id", "scope", "key"),
+        Index("ix_idempotency_key_expires_at", "expires_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     form_id: Mapped[str] = mapped_column(ForeignKey("form.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(40), server_default="client")
+    """``client`` for keys sent to the submit endpoint; a source's id for its senders' event ids."""
     key: Mapped[str] = mapped_column(String(255))
     request_sha256: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)

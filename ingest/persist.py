@@ -64,6 +64,8 @@ class Pending:
     client_ip: str | None
     created_at: datetime
     idempotency_key: str | None = None
+    idempotency_scope: str = "client"
+    """Whose key space ``idempotency_key`` is in: ``client`` (the public submit endpoint) or a source's id."""
     request_sha256: str | None = None
     idempotency_expires_at: datetime | None = None
     source_id: str | None = None
@@ -121,6 +123,14 @@ async def _refuse_outdated(session: AsyncSession, items: list[Pending]) -> dict[
     return refused
 
 
+_KeyId = tuple[str, str, str]
+"""(form id, scope, key): a client's keys and each source's live in key spaces of their own."""
+
+
+def _key_id(item: Pending) -> _KeyId:
+    return (item.form.id, item.idempotency_scope, cast("str", item.idempotency_key))
+
+
 async def _claim_idempotency_keys(
     session: AsyncSession, indexes: list[int], items: list[Pending], now: datetime
 ) -> dict[int, Written]:
@@ -140,19 +150,20 @@ async def _claim_idempotency_keys(
     known = await _stored(session, pairs)
     answered: dict[int, Written] = {}
     rows: list[dict[str, Any]] = []
-    claimed: dict[tuple[str, str], int] = {}
+    claimed: dict[_KeyId, int] = {}
     for index, item in keyed:
-        pair = (item.form.id, cast("str", item.idempotency_key))
-        if pair in known or pair in claimed:
+        key_id = _key_id(item)
+        if key_id in known or key_id in claimed:
             continue
         assert item.response is not None
         assert item.request_sha256 is not None
-        claimed[pair] = index
+        claimed[key_id] = index
         rows.append(
             {
                 "id": new_id("idem"),
-                "form_id": pair[0],
-                "key": pair[1],
+                "form_id": key_id[0],
+                "scope": key_id[1],
+                "key": key_id[2],
                 "request_sha256": item.request_sha256,
                 "status_code": item.response.status_code,
                 "body": item.response.body,
@@ -163,29 +174,30 @@ async def _claim_idempotency_keys(
             }
         )
     if rows:
-        rows.sort(key=lambda row: (row["form_id"], row["key"]))  # one order for every batch: fewer deadlocks
+        # One order for every batch: fewer deadlocks.
+        rows.sort(key=lambda row: (row["form_id"], row["scope"], row["key"]))
         await session.execute(insert(IdempotencyRecord), rows)
     for index, item in keyed:
-        pair = (item.form.id, cast("str", item.idempotency_key))
-        if claimed.get(pair) == index:
+        key_id = _key_id(item)
+        if claimed.get(key_id) == index:
             continue
-        record = known.get(pair)
+        record = known.get(key_id)
         if record is None:  # the same key twice in this batch: answer as the first one will be
-            first = items[claimed[pair]]
+            first = items[claimed[key_id]]
             assert first.response is not None
             record = (cast("str", first.request_sha256), first.response, first.submission_id)
         answered[index] = _answer_reuse(item, record)
     return answered
 
 
-async def _stored(
-    session: AsyncSession, pairs: list[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[str, StoredResponse, str]]:
-    found: dict[tuple[str, str], tuple[str, StoredResponse, str]] = {}
+async def _stored(session: AsyncSession, pairs: list[tuple[str, str]]) -> dict[_KeyId, tuple[str, StoredResponse, str]]:
+    """The stored keys among these (form id, key) pairs, in every scope."""
+    found: dict[_KeyId, tuple[str, StoredResponse, str]] = {}
     for form_id, keys in by_group(pairs).items():
         rows = await session.execute(
             select(
                 _IDEMPOTENCY.c.form_id,
+                _IDEMPOTENCY.c.scope,
                 _IDEMPOTENCY.c.key,
                 _IDEMPOTENCY.c.request_sha256,
                 _IDEMPOTENCY.c.status_code,
@@ -196,7 +208,7 @@ async def _stored(
         )
         for r in rows:
             response = StoredResponse(r.status_code, r.body, r.location)
-            found[(r.form_id, r.key)] = (r.request_sha256, response, r.submission_id)
+            found[(r.form_id, r.scope, r.key)] = (r.request_sha256, response, r.submission_id)
     return found
 
 

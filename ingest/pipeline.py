@@ -255,11 +255,14 @@ async def run_pipeline(services: SubmitServices, form: Form, raw: RawSubmission,
 
 async def _run(services: SubmitServices, form: Form, raw: RawSubmission, facts: RequestFacts) -> Outcome:
     # Idempotency: a retry with the same key is answered from the stored response; one still in flight is 409.
-    key = raw.meta.get("_idempotency_key") or facts.idempotency_key
+    # A source's key is its sender's event id: never a field of the payload, and in a key space of its own, so
+    # that no public request can take (or block) a key that a source's lead will come with.
+    key = facts.idempotency_key if facts.source else raw.meta.get("_idempotency_key") or facts.idempotency_key
+    scope = facts.source.id if facts.source else idempotency.CLIENT_SCOPE
     lock = None
     if key is not None:
         key = idempotency.check_key(key)
-        lock = await services.in_flight.acquire(form.id, key)
+        lock = await services.in_flight.acquire(f"{form.id}/{scope}", key)
     try:
         for _ in range(_FORM_ATTEMPTS):
             pending, response = _prepare(services, form, raw, facts, key)
@@ -329,6 +332,7 @@ def _prepare(
         pending.test_lead = facts.source.test_lead
     if key is not None:
         pending.idempotency_key = key
+        pending.idempotency_scope = facts.source.id if facts.source else idempotency.CLIENT_SCOPE
         # A source's event id is the request: a vendor's retry of it is the same lead, whatever else changed.
         identity = key.encode() if facts.source else raw.canonical()
         pending.request_sha256 = idempotency.request_sha256(raw.content_type, identity)

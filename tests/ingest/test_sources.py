@@ -291,3 +291,29 @@ async def test_odd_but_signed_payloads_are_4xx_never_500(database_url: str, tena
         answers.append((await client.post(_hook(standard), content=body, headers=headers)).status_code)
 
     assert answers == [200, 200, 400, 200, 400, 422]
+
+
+async def test_a_public_idempotency_key_cannot_take_a_sources_lead(
+    database_url: str, tenant: Tenant, receiver: Receiver, db: Database
+) -> None:
+    async with serve(make_settings(database_url, **SOURCE_SETTINGS)) as client:
+        form = await create_form(client, tenant)
+        source = await _source(client, tenant, form, kind="google_ads", google_key="k3y-from-google-ads")
+        public = {"name": "Squatter", "email": "squat@example.com", "consent": ["sales_contact"]}
+        # The key Google's lead 900002 is stored under, sent first by anyone, as a header and as a field.
+        squat = await client.post(f"/f/{form['slug']}", json=public, headers={"Idempotency-Key": "google_ads:900002"})
+        field = await client.post(
+            f"/f/{form['slug']}",
+            json={**public, "email": "squat2@example.com", "_idempotency_key": "google_ads:900003"},
+        )
+        google = await client.post(_hook(source), json=_google("k3y-from-google-ads", "900002"))
+        google_again = await client.post(_hook(source), json=_google("k3y-from-google-ads", "900003"))
+        retry = await client.post(f"/f/{form['slug']}", json=public, headers={"Idempotency-Key": "google_ads:900002"})
+
+    assert squat.status_code == field.status_code == 201
+    assert google.status_code == google_again.status_code == 201, google.text
+    assert retry.status_code == 201
+    assert retry.json() == squat.json()  # the public key still works for its own client
+    assert await _count(db, source_id=source["id"]) == 2  # both of Google's leads are stored
+    assert await _count(db, source_id=source["id"], verdict="accepted") == 1  # 900003 repeats 900002's content
+    assert await _count(db, verdict="accepted") == 3
