@@ -194,7 +194,9 @@ def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
 def _describe(host: str, address: IPAddress, reason: str) -> str:
     if _parse_address(host) == address:
         return f"{address} is {reason}; {_ONLY_PUBLIC}"
-    return f"{host} resolves to {address}, {reason}; {_ONLY_PUBLIC}"
+    # What a name resolves to maps the network it resolves in (the message reaches the API and the delivery history):
+    # say that the name leads somewhere not public, never where, nor what kind of place that is.
+    return f"{host} resolves to a private or reserved address; {_ONLY_PUBLIC}"
 
 
 def _refuse_non_public(host: str, addresses: Sequence[str]) -> None:
@@ -202,8 +204,8 @@ def _refuse_non_public(host: str, addresses: Sequence[str]) -> None:
     for text in addresses:
         address = _parse_address(text)
         if address is None:
-            # Fail closed: an answer we cannot read is not an answer we can vouch for.
-            raise UnsafeTargetError(f"{host} resolves to {text!r}, which is not an IP address; {_ONLY_PUBLIC}")
+            # Fail closed: an answer we cannot read is not an answer we can vouch for (nor one to repeat).
+            raise UnsafeTargetError(f"{host} resolves to something that is not an IP address; {_ONLY_PUBLIC}")
         reason = _refusal(address)
         if reason is not None:
             raise UnsafeTargetError(_describe(host, address, reason))

@@ -18,7 +18,15 @@ if TYPE_CHECKING:
 
     from core.settings import Settings
 
-__all__ = ("META_FIELDS", "TRACKING_FIELDS", "RawSubmission", "clean_text", "parse_submission", "read_body")
+__all__ = (
+    "META_FIELDS",
+    "TRACKING_FIELDS",
+    "RawSubmission",
+    "clean_text",
+    "decode_json",
+    "parse_submission",
+    "read_body",
+)
 
 Scalar = str | int | float | bool | None
 TRACKING_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid")
@@ -34,6 +42,10 @@ _JSON_TYPES = frozenset({"application/json"})
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _JSONBody = dict[str, Scalar | list[Scalar]]
 _JSON_DECODER = msgspec.json.Decoder(_JSONBody)
+_UNREADABLE_JSON = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+"""What decoding a client's JSON raises when it is not a value of the wrong shape but no value at all: not JSON, not
+UTF-8, a number too large to hold, or nesting past the recursion limit (msgspec recurses: ``[`` x 30,000 is a
+RecursionError)."""
 
 
 def clean_text(value: str, limit: int) -> str:
@@ -75,6 +87,18 @@ def _content_type(request: Request[Any, Any, Any]) -> str:
     return media_type.lower()
 
 
+def decode_json(body: bytes) -> Any:
+    """A client's JSON body, of any shape. Anything unreadable is the client's error, never an exception of ours.
+
+    Raises:
+        BadRequest: Not JSON, not UTF-8, a number too large to hold, or nested too deeply.
+    """
+    try:
+        return msgspec.json.decode(body)
+    except _UNREADABLE_JSON as exc:
+        raise BadRequest("the body is not valid JSON (UTF-8), or is nested too deeply") from exc
+
+
 def _json_values(body: bytes, max_fields: int) -> tuple[dict[str, list[Scalar]], list[str]]:
     try:
         document = _JSON_DECODER.decode(body)
@@ -84,8 +108,8 @@ def _json_values(body: bytes, max_fields: int) -> tuple[dict[str, list[Scalar]],
         raise ValidationFailed(
             [FieldError(path, "invalid_type", "expected an object of strings, numbers, booleans or lists of them")]
         ) from exc
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest("the body is not valid JSON (UTF-8)") from exc
+    except _UNREADABLE_JSON as exc:
+        raise BadRequest("the body is not valid JSON (UTF-8), or is nested too deeply") from exc
     count = sum(len(v) if isinstance(v, list) else 1 for v in document.values())
     if count > max_fields:
         raise PayloadTooLarge(f"a submission may carry at most {max_fields} values")

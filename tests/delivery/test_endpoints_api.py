@@ -48,6 +48,23 @@ async def test_unsafe_or_bad_urls_are_422(client: Client, tenant: Tenant, url: s
     assert response.json()["errors"][0]["field"] == "url"
 
 
+async def test_refusing_a_name_does_not_reveal_the_address_it_resolves_to(client: Client, tenant: Tenant) -> None:
+    # localhost resolves to loopback from /etc/hosts: an internal name, looked up without any DNS traffic.
+    parked = await client.post("/api/v1/endpoints", json={"url": "https://93.184.216.34/hook"}, headers=tenant.headers)
+    url = {"url": "http://localhost:8080/hook"}
+    created = await client.post("/api/v1/endpoints", json=url, headers=tenant.headers)
+    changed = await client.patch(f"/api/v1/endpoints/{parked.json()['id']}", json=url, headers=tenant.headers)
+
+    for refused in (created, changed):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        error = refused.json()["errors"][0]
+        assert (error["field"], error["code"]) == ("url", "unsafe_url")
+        assert "localhost resolves to a private or reserved address" in error["message"]
+        for address in ("127.0.0.1", "::1", "127.", "loopback"):
+            assert address not in refused.text
+
+
 async def test_an_endpoint_is_created_with_a_secret_shown_once(client: Client, tenant: Tenant) -> None:
     created = await client.post(
         "/api/v1/endpoints",

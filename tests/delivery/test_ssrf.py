@@ -388,7 +388,7 @@ async def test_dns_rebinding_to_loopback_is_refused_at_connect_time(receiver: Re
     dns = StaticResolver({"rebind.test": ["127.0.0.1"]})
     resolver: AbstractResolver = GuardedResolver(allow_private=False, inner=dns) if wrap else dns
     connector = guarded_connector(allow_private=False, limit=10, limit_per_host=2, resolver=resolver)
-    with pytest.raises(UnsafeTargetError, match=re.escape("rebind.test resolves to 127.0.0.1, a loopback address")):
+    with pytest.raises(UnsafeTargetError, match=re.escape("rebind.test resolves to a private or reserved address")):
         await deliver(f"http://rebind.test:{receiver.port}/", connector)
     assert dns.asked == ["rebind.test"]
     assert receiver.received == []
@@ -400,7 +400,7 @@ async def test_dns_rebinding_to_loopback_is_refused_at_connect_time(receiver: Re
 async def test_a_name_is_refused_if_any_of_its_addresses_is_not_public(receiver: Receiver) -> None:
     dns = StaticResolver({"mixed.test": ["1.1.1.1", "2606:4700:4700::1111", "127.0.0.1"]})
     connector = guarded_connector(allow_private=False, limit=10, limit_per_host=2, resolver=dns)
-    with pytest.raises(UnsafeTargetError, match=re.escape("mixed.test resolves to 127.0.0.1")):
+    with pytest.raises(UnsafeTargetError, match=re.escape("mixed.test resolves to a private or reserved address")):
         await deliver(f"http://mixed.test:{receiver.port}/", connector)
     assert receiver.received == []
 
@@ -418,7 +418,7 @@ async def test_guarded_resolver_on_its_own() -> None:
     strict = GuardedResolver(allow_private=False, inner=dns)
     lenient = GuardedResolver(allow_private=True, inner=dns)
     assert [result["host"] for result in await strict.resolve("public.test", 443)] == ["1.1.1.1"]
-    with pytest.raises(UnsafeTargetError, match=re.escape("rebind.test resolves to 10.0.0.5, a private address")):
+    with pytest.raises(UnsafeTargetError, match=re.escape("rebind.test resolves to a private or reserved address")):
         await strict.resolve("rebind.test", 443)
     assert [result["host"] for result in await lenient.resolve("rebind.test", 443)] == ["1.1.1.1", "10.0.0.5"]
     with pytest.raises(OSError, match="not in the test table"):
@@ -434,3 +434,24 @@ async def test_guarded_resolver_checks_what_the_system_resolver_returns() -> Non
             await resolver.resolve("localhost", 80, socket.AF_UNSPEC)
     finally:
         await resolver.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["10.1.2.3", "127.0.0.1", "169.254.169.254", "fd12:3456::1", "64:ff9b::a01:203", "::ffff:10.1.2.3", "10.1.2.3.x"],
+)
+async def test_refusing_a_name_says_why_but_not_what_it_resolves_to(answer: str) -> None:
+    # What an internal name resolves to is the internal network's map: the owner of the endpoint learns only that
+    # the name leads somewhere not public, on registration (save time) and in the delivery history (connect time).
+    dns = StaticResolver({"priv.example": ["1.1.1.1", answer]})
+    resolver = GuardedResolver(allow_private=False, inner=dns)
+
+    with pytest.raises(UnsafeTargetError) as refused:
+        await resolver.resolve("priv.example", 443, socket.AF_UNSPEC)
+
+    message = str(refused.value)
+    said = "a private or reserved address" if answer != "10.1.2.3.x" else "something that is not an IP address"
+    assert message.startswith(f"priv.example resolves to {said};"), message
+    assert "public" in message
+    for leak in (answer, "10.1.2.3", "a01:203", "loopback", "link-local", "unique-local", "NAT64", "1.1.1.1"):
+        assert leak not in message
