@@ -70,6 +70,7 @@ _NOTICES = {
     "retried": "The delivery will be sent again in a moment.",
     "not_retried": "Not sent again: it is already waiting for its next attempt, or its endpoint was deleted.",
     "erased": "The person's data was erased. Their consent history is kept, without personal data.",
+    "withdrawn": "The consent is withdrawn, and the CRM endpoints are told (consent.withdrawn).",
     "saved": "Saved.",
     "published": "Published: the public link and the snippet work now.",
     "archived": "Archived: the public link and the snippet no longer take submissions.",
@@ -478,8 +479,24 @@ async def lead_page(
         lead=lead,
         submissions=submissions,
         events=events,
+        consent_state=ingest.consent_state_out(submissions, [event for event, _ in events]),
         names={f.id: f.name for f in all_forms},
     )
+
+
+@post("/leads/{lead_id:str}/withdraw", status_code=303)
+async def lead_withdraw(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[ConsoleUser],
+    lead_id: FromPath[str],
+) -> Redirect:
+    """The person asked the team to stop using their data for a purpose: the same withdrawal as the API's."""
+    purpose = str((await request.form()).get("purpose") or "")
+    await ingest.withdraw_consents(
+        db_session, workspace_id=user.workspace_id, lead_id=lead_id, purposes=[purpose], indication="console"
+    )
+    return Redirect(f"/console/leads/{lead_id}?done=withdrawn", status_code=303)
 
 
 def _person(lead: Any) -> dict[str, str | None]:
@@ -896,6 +913,7 @@ console_router = Router(
         form_preview_unsaved,
         leads_list,
         lead_page,
+        lead_withdraw,
         lead_export,
         lead_erase,
         webhooks,

@@ -34,7 +34,7 @@ from ingest.pipeline import (
 from ingest.privacy import erase_person, person_export
 from ingest.public import client_address, outcome_response, rate_limit_submissions, read_submission, submit_services
 from ingest.spam import issue_render_token, own_origin, request_origin
-from ingest.views import export_document
+from ingest.views import consent_state_out, export_document
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -51,6 +51,7 @@ __all__ = (
     "clean_text",
     "client_address",
     "confirm_submission",
+    "consent_state_out",
     "daily_verdicts",
     "definition_of",
     "embed_origin",

@@ -552,3 +552,31 @@ async def test_odd_input_and_odd_states_get_pages_not_errors(
     assert "Export (JSON)" not in erased_page.text
     assert erased_export.status_code == 404
     assert erased_again.headers["location"] == "/console/leads?done=erased"
+
+
+async def test_a_lead_shows_where_each_consent_stands_and_the_team_withdraws_one_the_person_asked_to(
+    browser: Client, tenant: Tenant
+) -> None:
+    form = await create_form(browser, tenant)
+    await browser.post(f"/f/{form['slug']}", json=valid(consent=["sales_contact", "marketing"]))
+    await browser.post(f"/f/{form['slug']}", json=valid(consent=["sales_contact"], message="no box ticked"))
+    csrf = await sign_in(browser, tenant.key)
+    lead_id = re.findall(r'href="/console/leads/(lead_[^"]+)"', (await browser.get("/console/leads")).text)[0]
+
+    before = await browser.get(f"/console/leads/{lead_id}")
+    forged = await browser.post(f"/console/leads/{lead_id}/withdraw", data={"purpose": "marketing"})
+    withdrawn = await browser.post(f"/console/leads/{lead_id}/withdraw", data={"csrf": csrf, "purpose": "marketing"})
+    after = await browser.get(withdrawn.headers["location"])
+    api = (await browser.get(f"/api/v1/leads/{lead_id}", headers=tenant.headers)).json()
+
+    now = before.text.split("<h2>Consent now</h2>", 1)[1].split("<h2>", 1)[0]
+    assert now.count('class="badge given"') == 2  # the unticked box of the second form withdrew nothing
+    assert now.count("Withdraw<span") == 2
+    assert forged.status_code == 403
+    assert withdrawn.headers["location"] == f"/console/leads/{lead_id}?done=withdrawn"
+    assert "The consent is withdrawn" in after.text
+    assert {s["purpose"]: s["state"] for s in api["consent_state"]} == {
+        "marketing": "withdrawn",
+        "sales_contact": "given",
+    }
+    assert api["consent_events"][-1]["indication"] == "console"
