@@ -21,7 +21,7 @@ from core.dependencies import provide_db_session
 from core.health import healthz, readyz
 from core.logs import request_id_middleware
 from core.metrics import Metrics
-from core.middleware import refuse_nul_in_url, refuse_unreadable_body
+from core.middleware import limit_body_read_time, refuse_nul_in_url, refuse_unreadable_body
 from core.problems import document_problems, exception_handlers
 from core.ratelimit import SubmitLimiter
 from core.settings import Settings, load_settings
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=[TEMPLATES, CONSOLE_TEMPLATES], engine=JinjaTemplateEngine),
         dependencies={"db_session": Provide(provide_db_session), "app_settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),
-        middleware=[request_id_middleware, refuse_nul_in_url],
+        middleware=[request_id_middleware, refuse_nul_in_url, limit_body_read_time(settings.body_timeout_seconds)],
         logging_config=None,  # the process's logging is configured once, by configure_logging (cli.py)
         # Handlers import these only for type checking; Litestar resolves signatures with them at start-up.
         signature_types=[AsyncSession, Caller, Settings, Request],

@@ -55,6 +55,8 @@ def _cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from core.http_protocol import http_protocol
+
     if settings.is_sqlite and not args.no_migrate:
         # One process owns an SQLite file, so it is safe to migrate here; on PostgreSQL run `leadwire migrate`
         # once per release instead of letting several instances race.
@@ -71,6 +73,9 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=False,
         log_config=None,  # uvicorn's records go through configure_logging's handler and format
         server_header=False,
+        # uvicorn bounds only the silence between requests; this also bounds the time to send each request's headers
+        # (LEADWIRE_HEADER_TIMEOUT_SECONDS) and the unread rest of a body after an early answer.
+        http=http_protocol(settings),
     )
     return 0
 

@@ -16,6 +16,7 @@ __all__ = (
     "PreconditionFailed",
     "Problem",
     "RateLimited",
+    "RequestTimeout",
     "ServiceUnavailable",
     "Unauthorized",
     "UnsupportedMediaType",
@@ -94,6 +95,17 @@ class NotFound(LeadwireError):
     status_code = 404
     title = "Not found"
     slug = "not-found"
+
+
+class RequestTimeout(LeadwireError):
+    """The client took too long to send its request; the connection is closed after the answer."""
+
+    status_code = 408
+    title = "Request timeout"
+    slug = "request-timeout"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Connection": "close"})
 
 
 class Conflict(LeadwireError):

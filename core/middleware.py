@@ -1,20 +1,31 @@
-"""Input hygiene at the edge: NUL characters and undecodable JSON are refused before they reach a handler."""
+"""Input hygiene at the edge: NUL characters, undecodable JSON and bodies that trickle in are refused early."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar.enums import ScopeType
 from litestar.exceptions import SerializationException
 
-from core.errors import BadRequest, Problem
+from core.errors import BadRequest, Problem, RequestTimeout
 
 if TYPE_CHECKING:
-    from litestar import Request
-    from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
+    from collections.abc import Callable
 
-__all__ = ("refuse_nul_in_url", "refuse_unreadable_body")
+    from litestar import Request
+    from litestar.types import (
+        ASGIApp,
+        HTTPResponseBodyEvent,
+        HTTPResponseStartEvent,
+        Receive,
+        ReceiveMessage,
+        Scope,
+        Send,
+    )
+
+__all__ = ("limit_body_read_time", "refuse_nul_in_url", "refuse_unreadable_body")
 
 _NUL_DETAIL = "NUL characters are not accepted"
 _FORM_TYPES = ("multipart/", "application/x-www-form-urlencoded")
@@ -59,3 +70,40 @@ async def refuse_unreadable_body(request: Request[Any, Any, Any]) -> None:
                 await request.json()
             except (SerializationException, UnicodeDecodeError, RecursionError) as exc:
                 raise BadRequest("the body is not valid JSON, or is nested too deeply") from exc
+
+
+def limit_body_read_time(seconds: float) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware: a request body must have arrived ``seconds`` after the application starts reading it.
+
+    Past that, reading raises ``RequestTimeout`` (a 408 problem that closes the connection), so a client sending a
+    byte now and then cannot hold a connection and a handler for as long as it likes. Once the body is complete,
+    ``receive`` is passed through untouched (it then only reports a disconnect).
+    """
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            deadline: float | None = None
+            complete = False
+
+            async def receive_in_time() -> ReceiveMessage:
+                nonlocal deadline, complete
+                if complete:
+                    return await receive()
+                if deadline is None:
+                    deadline = asyncio.get_running_loop().time() + seconds
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
+                except TimeoutError:
+                    raise RequestTimeout(f"the request body did not arrive within {seconds:g} s") from None
+                complete = message["type"] != "http.request" or not message.get("more_body", False)
+                return message
+
+            await app(scope, receive_in_time, send)
+
+        return middleware
+
+    return wrap

@@ -65,6 +65,14 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     max_request_bytes: Annotated[int, msgspec.Meta(ge=1_024, le=64 * 1_024 * 1_024)] = 1_048_576
     """Largest request body the admin API accepts."""
 
+    header_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    """How long a client may take to send a request's headers, from opening the connection (for later requests on it,
+    from their first byte); then the connection is closed, with a 408 if part of a request had arrived."""
+
+    body_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=3_600)] = 30.0
+    """How long a client may take to send a request body once the server reads it (408 and the connection closed);
+    also how long an answered request's unread rest may keep arriving before the connection is closed."""
+
     run_worker: bool = True
     """Run the delivery worker inside ``leadwire serve``; set false when ``leadwire worker`` processes do it."""
 
