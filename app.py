@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.routes import NoticeController
 from console.routes import CONSOLE_TEMPLATES, console_router
+from core.compression import compression_config
 from core.database import Database
 from core.dependencies import provide_db_session
 from core.health import healthz, readyz
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=[TEMPLATES, CONSOLE_TEMPLATES], engine=JinjaTemplateEngine),
         dependencies={"db_session": Provide(provide_db_session), "app_settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),
+        compression_config=compression_config(),
         middleware=[request_id_middleware, refuse_nul_in_url, limit_body_read_time(settings.body_timeout_seconds)],
         logging_config=None,  # the process's logging is configured once, by configure_logging (cli.py)
         # Handlers import these only for type checking; Litestar resolves signatures with them at start-up.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,16 +52,15 @@ _PASSED_THROUGH = ("_page_url", "_referrer", *ingest.TRACKING_FIELDS)
 
 @dataclass(frozen=True, slots=True)
 class Loader:
-    """``embed.js`` as served: the bytes, their gzip, and an ETag from their hash."""
+    """``embed.js`` as served: the bytes and an ETag from their hash (the app compresses what it sends)."""
 
     body: bytes
-    gzipped: bytes
     etag: str
 
     @classmethod
     def read(cls) -> Loader:
         body = (_HERE / "static" / "embed.js").read_bytes()
-        return cls(body, gzip.compress(body, 9, mtime=0), f'"{hashlib.sha256(body).hexdigest()[:16]}"')
+        return cls(body, f'"{hashlib.sha256(body).hexdigest()[:16]}"')
 
 
 LOADER = Loader.read()

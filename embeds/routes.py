@@ -135,16 +135,13 @@ async def embed_js(request: Request[Any, Any, Any]) -> Response[bytes]:
     headers = {
         "ETag": LOADER.etag,
         "Cache-Control": "public, max-age=3600, must-revalidate",
-        "Vary": "Accept-Encoding",
         "X-Content-Type-Options": "nosniff",
         "Cross-Origin-Resource-Policy": "cross-origin",
     }
     if LOADER.etag in request.headers.get("if-none-match", ""):
         return Response(b"", status_code=304, headers=headers)
-    if "gzip" in request.headers.get("accept-encoding", ""):
-        headers["Content-Encoding"] = "gzip"
-        return Response(LOADER.gzipped, headers=headers, media_type="text/javascript; charset=utf-8")
-    return Response(LOADER.body, headers=headers, media_type="text/javascript; charset=utf-8")
+    # Compressed on the way out, brotli or gzip as the client asks (core.compression), with Vary: Accept-Encoding.
+    return Response(LOADER.body, headers=headers, media_type="text/javascript")
 
 
 class EmbedController(Controller):

@@ -9,6 +9,7 @@ import msgspec
 import phonenumbers
 
 from core.errors import FieldError, ValidationFailed
+from forms import limits
 from forms.schemas import ConsentSpec, FieldOption, FieldSpec, FormSettings, FormStatus
 
 __all__ = ("RESERVED_FIELD_NAMES", "Definition", "normalise_origin", "validate_definition")
@@ -61,19 +62,61 @@ def _check_field(index: int, spec: FieldSpec, seen: set[str], errors: list[Field
         errors.append(FieldError(f"{where}.name", "duplicate", f"another field is already named '{spec.name}'"))
     seen.add(spec.name.lower())
 
-    options: list[str | FieldOption] | None = None
-    if spec.type in _CHOICE_TYPES:
-        if not spec.options:
-            errors.append(FieldError(f"{where}.options", "required", f"a {spec.type} field needs options"))
-        else:
-            normalised = [o if isinstance(o, FieldOption) else FieldOption(value=o) for o in spec.options]
-            values = [o.value for o in normalised]
-            if len(set(values)) != len(values):
-                errors.append(FieldError(f"{where}.options", "duplicate", "option values must be unique"))
-            options = [FieldOption(value=o.value, label=o.label or o.value) for o in normalised]
-    elif spec.options is not None:
-        errors.append(FieldError(f"{where}.options", "not_allowed", f"a {spec.type} field takes no options"))
+    options = _check_options(where, spec, errors)
     return msgspec.structs.replace(spec, label=spec.label.strip() or _humanise(spec.name), options=options)
+
+
+def _check_options(where: str, spec: FieldSpec, errors: list[FieldError]) -> list[str | FieldOption] | None:
+    if spec.type not in _CHOICE_TYPES:
+        if spec.options is not None:
+            errors.append(FieldError(f"{where}.options", "not_allowed", f"a {spec.type} field takes no options"))
+        return None
+    if not spec.options:
+        errors.append(FieldError(f"{where}.options", "required", f"a {spec.type} field needs options"))
+        return None
+    if len(spec.options) > limits.MAX_OPTIONS_PER_FIELD:
+        message = f"at most {limits.MAX_OPTIONS_PER_FIELD:,} options (this field has {len(spec.options):,})"
+        errors.append(FieldError(f"{where}.options", "too_many", message))
+        return None
+    normalised = [o if isinstance(o, FieldOption) else FieldOption(value=o) for o in spec.options]
+    values = [o.value for o in normalised]
+    if len(set(values)) != len(values):
+        errors.append(FieldError(f"{where}.options", "duplicate", "option values must be unique"))
+    return [FieldOption(value=o.value, label=o.label or o.value) for o in normalised]
+
+
+def _shown_chars(fields: list[FieldSpec], consents: list[ConsentSpec]) -> int:
+    """The characters of text the page shows, labels filled in: what its size grows with."""
+    size = sum(len(spec.label) + len(spec.help or "") + len(spec.placeholder or "") for spec in fields)
+    size += sum(
+        len(o.value) + len(o.label) for spec in fields for o in spec.options or () if isinstance(o, FieldOption)
+    )
+    return size + sum(len(consent.text) for consent in consents)
+
+
+def _check_totals(
+    fields: list[FieldSpec], checked: list[FieldSpec], consents: list[ConsentSpec], errors: list[FieldError]
+) -> None:
+    """The bounds of the form as a whole, which keep its page small whatever its fields hold."""
+    counts = [(spec.type, len(spec.options or ())) for spec in fields if spec.type in _CHOICE_TYPES]
+    options = sum(count for _, count in counts)
+    checkboxes = sum(count for kind, count in counts if kind == "multiselect")
+    if options > limits.MAX_OPTIONS_PER_FORM:
+        message = f"at most {limits.MAX_OPTIONS_PER_FORM:,} options in one form (this one has {options:,})"
+        errors.append(FieldError("fields", "too_many", message))
+    if checkboxes > limits.MAX_CHECKBOXES_PER_FORM:
+        message = (
+            f"at most {limits.MAX_CHECKBOXES_PER_FORM:,} options of multiselect fields (checkboxes) in one form "
+            f"(this one has {checkboxes:,})"
+        )
+        errors.append(FieldError("fields", "too_many", message))
+    shown = _shown_chars(checked, consents)
+    if shown > limits.MAX_FORM_TEXT_CHARS:
+        message = (
+            f"at most {limits.MAX_FORM_TEXT_CHARS:,} characters of labels, help, placeholders, options and consent "
+            f"texts in one form (this one has {shown:,}; an option without a label counts its value twice)"
+        )
+        errors.append(FieldError("body", "too_long", message))
 
 
 def _check_consents(consents: list[ConsentSpec], errors: list[FieldError]) -> list[ConsentSpec]:
@@ -98,6 +141,10 @@ def _check_consents(consents: list[ConsentSpec], errors: list[FieldError]) -> li
 def _check_settings(settings: FormSettings, errors: list[FieldError]) -> FormSettings:
     origins: list[str] = []
     for index, raw in enumerate(settings.allowed_origins):
+        if len(raw) > limits.MAX_ORIGIN_CHARS:
+            message = f"at most {limits.MAX_ORIGIN_CHARS:,} characters"
+            errors.append(FieldError(f"settings.allowed_origins[{index}]", "too_long", message))
+            continue
         origin = normalise_origin(raw)
         if origin is None:
             errors.append(
@@ -144,6 +191,9 @@ def validate_definition(
 ) -> Definition:
     """Check a whole definition and return it normalised (labels filled in, origins canonical, options as objects).
 
+    The counts that only make sense for the whole form (options per field and per form, characters of text) are
+    checked here rather than in the schema, so that a form stored before a limit existed can still be read.
+
     Raises:
         ValidationFailed: With one entry per problem, for every problem found.
     """
@@ -152,6 +202,7 @@ def validate_definition(
     checked_fields = [_check_field(index, spec, seen, errors) for index, spec in enumerate(fields)]
     checked_consents = _check_consents(consents, errors)
     checked_settings = _check_settings(settings, errors)
+    _check_totals(fields, checked_fields, checked_consents, errors)
     if status == "published" and not any(spec.type != "hidden" for spec in checked_fields):
         errors.append(FieldError("fields", "required", "a published form needs at least one visible field"))
     if errors:
