@@ -119,6 +119,7 @@ _PROBLEMS = {
     400: "The body could not be read (for example, JSON that does not parse)",
     401: "No API key, a malformed one, or a revoked one",
     404: "Not found, or not visible to this workspace",
+    408: "The request did not arrive in time (headers, or the body within LEADWIRE_BODY_TIMEOUT_SECONDS)",
     409: "Conflicts with the current state (or the same Idempotency-Key is still being processed)",
     412: "If-Match names an older version of the resource",
     413: "The body is larger than allowed",
@@ -127,7 +128,7 @@ _PROBLEMS = {
     429: "Too many requests; retry after ``Retry-After`` seconds",
     503: "The database is unavailable or busy; retry after ``Retry-After`` seconds",
 }
-_ANY_ROUTE = (400, 404, 413, 415, 422, 503)
+_ANY_ROUTE = (400, 404, 408, 413, 415, 422, 503)
 _BY_PREFIX = {"/api/": (401, 409, 412), "/f/": (409, 429), "/hooks/": (401, 429)}
 _PAGES = {
     403: "The button was pressed on another site",
