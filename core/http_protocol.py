@@ -117,8 +117,11 @@ class RequestClock:
         transport.close()
 
 
-class H11WithDeadlines(H11Protocol):
-    """uvicorn's h11 protocol with a ``RequestClock``."""
+class _WithDeadlines:
+    """What both protocols add to uvicorn's: a ``RequestClock`` started with the connection, stopped with it."""
+
+    loop: asyncio.AbstractEventLoop
+    cycle: Any
 
     def __init__(
         self,
@@ -130,21 +133,25 @@ class H11WithDeadlines(H11Protocol):
         header_seconds: float,
         body_seconds: float,
     ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
+        super().__init__(config, server_state, app_state, _loop)  # type: ignore[call-arg]
         self.clock = RequestClock(
             self.loop, header_seconds=header_seconds, body_seconds=body_seconds, between_responses=self._answered
         )
 
     def _answered(self) -> bool:
-        return self.cycle is None or self.cycle.response_complete
+        return self.cycle is None or bool(self.cycle.response_complete)
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self.clock.connected(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self.clock.connected(cast("asyncio.Transport", transport))  # uvicorn serves over stream transports
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.clock.stop()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class H11WithDeadlines(_WithDeadlines, H11Protocol):
+    """uvicorn's h11 protocol with a ``RequestClock``."""
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -164,34 +171,8 @@ class H11WithDeadlines(H11Protocol):
             self.clock.expect_rest_of_body()
 
 
-class HttpToolsWithDeadlines(HttpToolsProtocol):
+class HttpToolsWithDeadlines(_WithDeadlines, HttpToolsProtocol):
     """uvicorn's httptools protocol (the one it picks when httptools is installed) with a ``RequestClock``."""
-
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-        *,
-        header_seconds: float,
-        body_seconds: float,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        self.clock = RequestClock(
-            self.loop, header_seconds=header_seconds, body_seconds=body_seconds, between_responses=self._answered
-        )
-
-    def _answered(self) -> bool:
-        return self.cycle is None or self.cycle.response_complete
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self.clock.connected(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.clock.stop()
-        super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
