@@ -29,9 +29,15 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*LEADWIRE, *args], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=60, check=False
+        [*LEADWIRE, *args],
+        cwd=tmp_path,
+        env={**_env(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -156,28 +162,11 @@ def test_purge_applies_the_retention_periods_once_and_prints_the_counts(tmp_path
 
 
 def test_a_new_encryption_key_is_made_and_rotated_in_from_the_command_line(tmp_path: Path) -> None:
-    made = subprocess.run(
-        [*LEADWIRE, "new-encryption-key"],
-        cwd=tmp_path,
-        env={**_env(tmp_path), "LEADWIRE_ENV": "production"},  # needs no settings: it makes the one they require
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    made = _run(tmp_path, "new-encryption-key", LEADWIRE_ENV="production")  # needs no settings: it makes them
     assert made.returncode == 0, made.stderr
     new = made.stdout.strip()
     assert _run(tmp_path, "demo", "--json").returncode == 0  # development: a key is made beside the database
     old = (tmp_path / "leadwire.db.keys").read_text(encoding="utf-8").strip()
-    env = {**_env(tmp_path), "LEADWIRE_ENCRYPTION_KEYS": f"{new},{old}"}
-    rotated = subprocess.run(
-        [*LEADWIRE, "rotate-encryption-key"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    rotated = _run(tmp_path, "rotate-encryption-key", LEADWIRE_ENCRYPTION_KEYS=f"{new},{old}")
     assert rotated.returncode == 0, rotated.stderr
     assert "re-encrypted the secrets of" in rotated.stdout
