@@ -8,7 +8,9 @@ stopped gracefully (SIGTERM), killed (SIGKILL) and started again on the same por
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -37,12 +39,18 @@ def free_port() -> int:
 
 
 def leadwire_env(database_url: str, secret_key: str, **settings: str) -> dict[str, str]:
-    """This process's environment without its own ``LEADWIRE_*`` variables, plus the given settings."""
+    """This process's environment without its own ``LEADWIRE_*`` variables, plus the given settings.
+
+    Every process of a cluster must hold the same encryption key; unless one is given, it is derived from the
+    secret key, so that no process writes a development key file of its own.
+    """
     env = {name: value for name, value in os.environ.items() if not name.startswith("LEADWIRE_")}
+    derived = base64.urlsafe_b64encode(hashlib.sha256(f"encryption:{secret_key}".encode()).digest()).decode()
     env.update(
         PYTHONPATH=str(ROOT),
         LEADWIRE_DATABASE_URL=database_url,
         LEADWIRE_SECRET_KEY=secret_key,
+        LEADWIRE_ENCRYPTION_KEYS=derived,
         LEADWIRE_LOG_LEVEL="warning",
     )
     env.update({f"LEADWIRE_{name.upper()}": value for name, value in settings.items()})

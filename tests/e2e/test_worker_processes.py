@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from delivery.models import Delivery, WebhookEndpoint
 from delivery.outbox import enqueue
 from delivery.signing import new_secret
-from tests.conftest import TEST_SECRET_KEY, new_tenant
+from tests.conftest import TEST_ENCRYPTION_KEY, TEST_SECRET_KEY, new_tenant
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,6 +34,7 @@ def worker_process(database_url: str, log: Path, **settings: str) -> Iterator[su
     env.update(
         LEADWIRE_DATABASE_URL=database_url,
         LEADWIRE_SECRET_KEY=TEST_SECRET_KEY,
+        LEADWIRE_ENCRYPTION_KEYS=TEST_ENCRYPTION_KEY,  # the key this test's own database handle encrypts with
         LEADWIRE_ALLOW_PRIVATE_WEBHOOK_TARGETS="true",
         LEADWIRE_DELIVERY_POLL_SECONDS="0.1",
         LEADWIRE_LOG_LEVEL="warning",
