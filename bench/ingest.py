@@ -14,6 +14,10 @@ trusts from 127.0.0.1, so that the per-address rate limits apply as they would b
 runs alternate; the best run of each counts. Afterwards the database must hold exactly the submissions the server
 answered 201 to, all ``accepted``, each the ``lead.created`` of a new lead.
 
+``--leads N`` also preloads N leads into the workspace of a second database's demo form (``bench/preload.py``) and
+serves it from a second process. Its pipeline runs take turns with the others, and the summary compares throughput
+and server CPU per submission at N leads with the empty database's, measured in the same run.
+
 The last line printed is a JSON object with the figures. The exit status is 0 whatever the figures are, and 1 when
 a request failed or was refused, or when the database does not hold what was accepted.
 """
@@ -67,6 +71,8 @@ if TYPE_CHECKING:
 __all__ = ("main",)
 
 TARGET_RATIO = 0.5
+LEADS_TARGET = 0.10
+"""With ``--leads N``: throughput and CPU per submission at N leads within 10 % of an empty database's."""
 _SECRET_KEY = "bench-secret-key-not-used-for-anything-real-0123456789"  # noqa: S105 (a throwaway database)
 _HOST = "127.0.0.1"
 _FORM_LIMIT = "100000000/minute"
@@ -311,9 +317,11 @@ def _serve(config: dict[str, Any]) -> None:
 class BenchServer:
     """The uvicorn process: started, probed until ``/healthz`` answers, asked for its stats, stopped."""
 
-    def __init__(self, config: dict[str, Any], directory: Path) -> None:
-        self.log_path = directory / "server.log"
-        port_file = directory / "server.port"
+    def __init__(self, config: dict[str, Any], directory: Path, *, slug: str, name: str = "server") -> None:
+        self.slug = slug
+        """The demo form's slug in this server's database."""
+        self.log_path = directory / f"{name}.log"
+        port_file = directory / f"{name}.port"
         config = {**config, "port_file": str(port_file), "parent_pid": os.getpid()}
         self._log = self.log_path.open("wb")
         self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and file)
@@ -422,7 +430,7 @@ class WrkRun:
     """One wrk run and what the server spent on it."""
 
     kind: str
-    """``ceiling`` or ``pipeline``."""
+    """``ceiling``, ``pipeline``, or ``preloaded`` (the pipeline on the database that holds ``--leads`` leads)."""
     label: str
     counted: bool
     """Whether the run competes for best of its kind (warm-ups and the profiled run do not)."""
@@ -469,7 +477,7 @@ def _run_wrk(
     counted: bool,
 ) -> WrkRun:
     """One run of ``wrk -c C -t T -d S`` against one route (the server's CPU is read before and after)."""
-    path = f"/f/{args.slug}" if kind == "pipeline" else f"/bench/ceiling/{args.slug}"
+    path = f"/bench/ceiling/{server.slug}" if kind == "ceiling" else f"/f/{server.slug}"
     block = args.wrk_runs % _ADDRESS_BLOCKS
     tag = f"{args.tag}{args.wrk_runs}"
     args.wrk_runs += 1
@@ -527,23 +535,36 @@ def _settings_for(database_url: str) -> Settings:
     return load_settings({"LEADWIRE_DATABASE_URL": database_url, "LEADWIRE_SECRET_KEY": _SECRET_KEY})
 
 
-def _prepare_database(database_url: str) -> str:
-    """Migrate a fresh database and create the demo workspace and its published form; returns the form's slug."""
+def _prepare_database(database_url: str, *, leads: int = 0, history: bool = False) -> tuple[str, float]:
+    """Migrate a fresh database and create the demo workspace and its published form, then ``leads`` people of the
+    workspace (``bench/preload.py``: executemany, one transaction); returns the form's slug and the preload's
+    seconds."""
+    from bench.preload import preload_people
     from core.database import Database
     from forms.demo import create_demo
     from migrations import upgrade
 
     upgrade(database_url)
 
-    async def create() -> str:
+    async def create() -> tuple[str, float]:
         db = Database(_settings_for(database_url))
         try:
             async with db.session(write=True) as session:
                 demo = await create_demo(session, if_empty=False)
+            assert demo is not None
+            started = time.perf_counter()
+            if leads:
+                async with db.session(write=True) as session:
+                    await preload_people(
+                        session,
+                        workspace_id=demo["workspace_id"],
+                        form_ids=[demo["form_id"]],
+                        count=leads,
+                        history=history,
+                    )
         finally:
             await db.dispose()
-        assert demo is not None
-        return demo["form_slug"]
+        return demo["form_slug"], time.perf_counter() - started
 
     return asyncio.run(create())
 
@@ -559,6 +580,13 @@ class Stored:
     @property
     def submissions(self) -> int:
         return sum(self.verdicts.values())
+
+    def since(self, before: Stored) -> Stored:
+        """What was stored after ``before`` (the preloaded rows) was."""
+        verdicts = {k: n - before.verdicts.get(k, 0) for k, n in self.verdicts.items()}
+        return Stored(
+            {k: n for k, n in verdicts.items() if n}, self.lead_created - before.lead_created, self.leads - before.leads
+        )
 
 
 def _stored(database_url: str) -> Stored:
@@ -709,9 +737,40 @@ def _report_table(
         f"before their body was read; {figures['stored']} are stored, verdicts {figures['verdicts']}, "
         f"{figures['lead_created']} lead.created"
     )
+    if "leads" in figures:
+        _report_leads(figures)
 
 
-def _problems(runs: list[WrkRun], counts: dict[str, list[int]], stored: Stored) -> list[str]:
+def _report_leads(figures: dict[str, Any]) -> None:
+    leads = f"{figures['leads']:,} leads"
+    history = " (with their history)" if figures["preload_history"] else ""
+    print()
+    print(f"The pipeline on an empty database and on one holding {leads}{history}, same run, runs alternating:")
+    print(f"{'':30} {'per s':>10} {'p50 ms':>8} {'p99 ms':>8} {'server CPU µs/sub':>18} {'mean batch':>11}")
+    rows = (
+        ("empty database", "pipeline_per_s", "p50_ms", "p99_ms", "pipeline_server_cpu_us", "mean_batch"),
+        (leads, "preloaded_per_s", "preloaded_p50_ms", "preloaded_p99_ms",
+         "preloaded_server_cpu_us", "preloaded_mean_batch"),
+    )  # fmt: skip
+    for label, per_s, p50, p99, cpu, batch in rows:
+        print(
+            f"{label:30} {figures[per_s]:10.1f} {figures[p50]:8.2f} {figures[p99]:8.2f} {figures[cpu]:18.0f} "
+            f"{figures[batch]!s:>11}"
+        )
+    verdict = "met" if figures["leads_within_target"] else "NOT met"
+    print(
+        f"at {figures['leads']:,} leads / empty: throughput {figures['leads_per_s_ratio']:.3f}, server CPU per "
+        f"submission {figures['leads_cpu_ratio']:.3f} (target: both within {figures['leads_target']:.0%}: {verdict}); "
+        f"preloaded in {figures['preload_s']}s; {figures['preloaded_stored']} of {figures['preloaded_accepted']} "
+        "accepted there are stored"
+    )
+
+
+def _problems(
+    runs: list[WrkRun], counts: dict[str, list[int]], stored: Stored, *, kind: str = "pipeline", where: str = ""
+) -> list[str]:
+    """What went wrong on one server: ``runs`` are its runs, ``kind`` those of its submissions, ``stored`` what its
+    database gained during the runs."""
     problems = []
     for run in runs:
         if run.error_count:
@@ -721,12 +780,12 @@ def _problems(runs: list[WrkRun], counts: dict[str, list[int]], stored: Stored) 
     accepted, refused, abandoned = counts["pipeline"]
     if counts["ceiling"][1]:
         problems.append(f"the server gave {counts['ceiling'][1]} non-2xx answers on the ceiling route")
-    wrk_2xx = sum(run.requests - run.non_2xx for run in runs if run.kind == "pipeline")
-    sent = sum(run.sent for run in runs if run.kind == "pipeline")
+    wrk_2xx = sum(run.requests - run.non_2xx for run in runs if run.kind == kind)
+    sent = sum(run.sent for run in runs if run.kind == kind)
     if refused:
-        problems.append(f"the server gave {refused} non-2xx answers to submissions")
+        problems.append(f"the server{where} gave {refused} non-2xx answers to submissions")
     if stored.submissions != accepted:
-        problems.append(f"{accepted} submissions were answered 201 but {stored.submissions} are stored")
+        problems.append(f"{accepted} submissions were answered 201 but {stored.submissions} are stored{where}")
     if not wrk_2xx <= accepted <= accepted + refused + abandoned <= sent:
         problems.append(
             f"wrk sent {sent} submissions and read {wrk_2xx} 2xx answers, but the server answered {accepted} with "
@@ -758,6 +817,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate-limit-ip-form", default="10/minute;100/day", help="per address and form (default)")
     parser.add_argument("--rate-limit-ip", default="60/minute;1000/day", help="per address (the default)")
     parser.add_argument("--rate-limit-form", default=_FORM_LIMIT, help=f"per form (default {_FORM_LIMIT})")
+    parser.add_argument(
+        "--leads", type=int, default=0, metavar="N", help="also run the pipeline on a database preloaded with N leads"
+    )
+    parser.add_argument(
+        "--history", action="store_true", help="with --leads: each lead also gets its submission, consents, message"
+    )
     parser.add_argument("--profile", metavar="FILE", help="after the runs, cProfile one more pipeline run; save here")
     parser.add_argument("--profile-lines", type=int, default=30, help="rows of the printed profile (default 30)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, server log)")
@@ -766,31 +831,39 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.runs < 1 or args.connections < 1 or args.threads < 1 or args.warmup < 0:
         parser.error("--duration, --runs, --connections and --threads must be positive, --warmup not negative")
+    if args.leads < 0 or (args.history and not args.leads):
+        parser.error("--leads must not be negative; --history needs --leads")
     if args.threads > args.connections:
         parser.error("wrk needs at least one connection per thread")
     return args
 
 
+def _kinds(args: argparse.Namespace) -> dict[str, str]:
+    """The routes and databases that are measured, with their labels."""
+    kinds = {"ceiling": "ceiling", "pipeline": "pipeline"}
+    if args.leads:
+        kinds["pipeline"] = "pipeline, empty"
+        kinds["preloaded"] = f"pipeline, {args.leads:,} leads"
+    return kinds
+
+
 def _plan(args: argparse.Namespace) -> list[tuple[str, str, int, bool]]:
-    """Warm-ups, then ceiling and pipeline runs in turn, so that noise on the machine hits both alike."""
+    """Warm-ups, then ceiling and pipeline runs (and with ``--leads``, pipeline runs on the preloaded database) in
+    turn, so that noise on the machine hits them all alike."""
+    kinds = _kinds(args)
     plan = []
     if args.warmup > 0:
-        plan += [
-            ("ceiling", "ceiling, warm-up", args.warmup, False),
-            ("pipeline", "pipeline, warm-up", args.warmup, False),
-        ]
+        plan += [(kind, f"{label}, warm-up", args.warmup, False) for kind, label in kinds.items()]
     for index in range(1, args.runs + 1):
-        plan += [
-            ("ceiling", f"ceiling, run {index}", args.duration, True),
-            ("pipeline", f"pipeline, run {index}", args.duration, True),
-        ]
+        plan += [(kind, f"{label}, run {index}", args.duration, True) for kind, label in kinds.items()]
     return plan
 
 
 def _best(runs: list[WrkRun]) -> dict[str, WrkRun]:
+    kinds = dict.fromkeys(run.kind for run in runs)
     return {
         kind: max((run for run in runs if run.kind == kind and run.counted), key=lambda run: run.per_s)
-        for kind in ("ceiling", "pipeline")
+        for kind in kinds
     }
 
 
@@ -806,9 +879,30 @@ def _settled_stats(server: BenchServer) -> dict[str, Any]:
     return previous
 
 
+@dataclass(frozen=True)
+class Preloaded:
+    """The second database of ``--leads``: where it is, its demo form, how long the preload took, what it holds."""
+
+    url: str
+    slug: str
+    seconds: float
+    before: Stored
+
+
+def _preload(args: argparse.Namespace, directory: Path) -> Preloaded:
+    what = "leads with their first submission, consent events and message" if args.history else "leads"
+    print(f"preloading {args.leads:,} {what} into a second database ...", flush=True)
+    url = f"sqlite+aiosqlite:///{directory / 'preloaded.db'}"
+    slug, seconds = _prepare_database(url, leads=args.leads, history=args.history)
+    size = (directory / "preloaded.db").stat().st_size / 2**20
+    print(f"preloaded in {seconds:.1f}s ({size:.0f} MiB)", flush=True)
+    return Preloaded(url, slug, seconds, _stored(url))
+
+
 def _bench(args: argparse.Namespace, wrk: str, directory: Path) -> tuple[dict[str, Any], list[str]]:
     database_url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
-    args.slug = _prepare_database(database_url)
+    slug, _ = _prepare_database(database_url)
+    preloaded = _preload(args, directory) if args.leads else None
     args.tag = secrets.token_hex(3)
     args.wrk_runs = 0
     script = directory / "ingest.lua"
@@ -822,12 +916,18 @@ def _bench(args: argparse.Namespace, wrk: str, directory: Path) -> tuple[dict[st
         "rate_limit_form": args.rate_limit_form,
         "profile_path": profile_path,
     }
-    server = BenchServer(config, directory)
+    server = BenchServer(config, directory, slug=slug)
+    servers = {"ceiling": server, "pipeline": server}
     runs: list[WrkRun] = []
     profiled: WrkRun | None = None
     try:
+        if preloaded is not None:  # the same app on the other database, idle while the first one is measured
+            other = {**config, "database_url": preloaded.url, "profile_path": ""}
+            servers["preloaded"] = BenchServer(other, directory, slug=preloaded.slug, name="preloaded")
         for kind, label, seconds, counted in _plan(args):
-            runs.append(_run_wrk(wrk, server, script, args, kind=kind, label=label, seconds=seconds, counted=counted))
+            runs.append(
+                _run_wrk(wrk, servers[kind], script, args, kind=kind, label=label, seconds=seconds, counted=counted)
+            )
         if profile_path:
             server.request("POST", "/bench/profile/start")
             profiled = _run_wrk(
@@ -842,24 +942,66 @@ def _bench(args: argparse.Namespace, wrk: str, directory: Path) -> tuple[dict[st
             )
             server.request("POST", "/bench/profile/stop")
             runs.append(profiled)
-        final = _settled_stats(server)
+        finals = {kind: _settled_stats(each) for kind, each in servers.items() if kind != "ceiling"}
     except BaseException:
-        print(f"--- server log ---\n{server.log()}", file=sys.stderr)
+        for kind, each in servers.items():
+            if kind != "ceiling":
+                print(f"--- {kind} server log ---\n{each.log()}", file=sys.stderr)
         raise
     finally:
-        status = server.close()
+        statuses = {kind: each.close() for kind, each in servers.items() if kind != "ceiling"}
     # uvicorn re-raises the SIGTERM it was stopped with once it has shut down cleanly.
-    clean = status in {0, -signal.SIGTERM, None}
-    problems = [] if clean else [f"the server exited with status {status}: {server.log()}"]
+    problems = [
+        f"the {kind} server exited with status {status}: {servers[kind].log()}"
+        for kind, status in statuses.items()
+        if status not in {0, -signal.SIGTERM, None}
+    ]
     stored = _stored(database_url)
-    problems += _problems(runs, final["counts"], stored)
+    problems += _problems([r for r in runs if r.kind != "preloaded"], finals["pipeline"]["counts"], stored)
     if profiled is not None:
         _print_profile(profile_path, args.profile_lines, profiled)
-    figures = _figures(args, runs, final, stored, profiled=profiled is not None)
+    figures = _figures(args, runs, finals["pipeline"], stored, profiled=profiled is not None)
+    if preloaded is not None:
+        gained = _stored(preloaded.url).since(preloaded.before)
+        where = f" on the database with {args.leads:,} leads"
+        pre_runs = [r for r in runs if r.kind == "preloaded"]
+        problems += _problems(pre_runs, finals["preloaded"]["counts"], gained, kind="preloaded", where=where)
+        figures.update(_leads_figures(args, runs, finals["preloaded"], gained, preloaded))
     figures["ok"] = not problems
     figures["wrk"] = _wrk_version(wrk)
     _report_table(args, runs, _best(runs), figures)
     return figures, problems
+
+
+def _leads_figures(
+    args: argparse.Namespace, runs: list[WrkRun], final: dict[str, Any], gained: Stored, preloaded: Preloaded
+) -> dict[str, Any]:
+    """The pipeline on the preloaded database next to the empty one, measured in the same run."""
+    best = _best(runs)
+    empty, full = best["pipeline"], best["preloaded"]
+    per_s_ratio = round(full.per_s / empty.per_s, 3) if empty.per_s else 0.0
+    empty_cpu, full_cpu = empty.cpu_us(empty.server_cpu_s), full.cpu_us(full.server_cpu_s)
+    cpu_ratio = round(full_cpu / empty_cpu, 3) if empty_cpu else 0.0
+    batches = final["writer_batches"]
+    accepted = final["counts"]["pipeline"][0]
+    return {
+        "leads": args.leads,
+        "preload_history": args.history,
+        "preload_s": round(preloaded.seconds, 1),
+        "preloaded_per_s": round(full.per_s, 1),
+        "preloaded_p50_ms": _ms(full.latency_us["p50"]),
+        "preloaded_p99_ms": _ms(full.latency_us["p99"]),
+        "preloaded_server_cpu_us": round(full_cpu, 1),
+        "preloaded_loop_cpu_us": round(full.cpu_us(full.loop_cpu_s), 1),
+        "preloaded_runs_per_s": [round(r.per_s, 1) for r in runs if r.counted and r.kind == "preloaded"],
+        "preloaded_accepted": accepted,
+        "preloaded_stored": gained.submissions,
+        "preloaded_mean_batch": round(accepted / batches, 1) if batches else None,
+        "leads_per_s_ratio": per_s_ratio,
+        "leads_cpu_ratio": cpu_ratio,
+        "leads_target": LEADS_TARGET,
+        "leads_within_target": per_s_ratio >= 1 - LEADS_TARGET and cpu_ratio <= 1 + LEADS_TARGET,
+    }
 
 
 def _figures(

@@ -183,12 +183,27 @@ def _person(n: int, rng: random.Random) -> dict[str, Any]:
     return fields
 
 
-def _rows(
-    fields: dict[str, Any], form: Form, notices: dict[str, ConsentNotice], now: datetime, *, key: bool
+def _lead(fields: dict[str, Any], form: Form, now: datetime) -> dict[str, Any]:
+    return {
+        "id": new_id("lead"),
+        "workspace_id": form.workspace_id,
+        "email": fields["email"],
+        "phone": fields.get("phone"),
+        "name": fields["name"],
+        "fields": fields,
+        "submission_count": 1,
+        "status": "active",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _history(
+    lead: dict[str, Any], form: Form, notices: dict[str, ConsentNotice], now: datetime, *, key: bool
 ) -> dict[str, list[dict[str, Any]]]:
-    """The rows one accepted submission of a new person writes."""
-    lead_id, submission_id, message_id = new_id("lead"), new_id("sub"), new_id("msg")
-    email, phone = fields["email"], fields.get("phone")
+    """The other rows the accepted submission that created ``lead`` wrote."""
+    lead_id, submission_id, message_id = lead["id"], new_id("sub"), new_id("msg")
+    fields, email, phone = lead["fields"], lead["email"], lead["phone"]
     granted = ["sales_contact"] if len(email) % 2 else ["sales_contact", "marketing"]
     consents = [
         {
@@ -228,20 +243,6 @@ def _rows(
         "consent_state": [{"purpose": c["purpose"], "state": c["state"]} for c in consents],
     }
     rows: dict[str, list[dict[str, Any]]] = {
-        "lead": [
-            {
-                "id": lead_id,
-                "workspace_id": form.workspace_id,
-                "email": email,
-                "phone": phone,
-                "name": fields["name"],
-                "fields": fields,
-                "submission_count": 1,
-                "status": "active",
-                "created_at": now,
-                "updated_at": now,
-            }
-        ],
         "submission": [
             {
                 "id": submission_id,
@@ -306,6 +307,7 @@ async def preload_people(
     workspace_id: str,
     form_ids: Sequence[str],
     count: int,
+    history: bool = True,
     idempotency_keys: bool = False,
     seed: int = 15,
 ) -> int:
@@ -316,6 +318,7 @@ async def preload_people(
         workspace_id: Whose people they are.
         form_ids: Published forms of the workspace (with their consent texts) that the people sent.
         count: How many people.
+        history: Store each person's submission, consent events and message too; else only the leads.
         idempotency_keys: Each submission came with an ``Idempotency-Key``, stored until it expires.
         seed: Names and domains are drawn from this seed: the same people every time.
 
@@ -333,8 +336,11 @@ async def preload_people(
         batch: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}
         for n in range(start, min(start + _CHUNK, count)):
             form, notices = chosen[n % len(chosen)]
-            for name, rows in _rows(_person(n, rng), form, notices, now, key=idempotency_keys).items():
-                batch[name].extend(rows)
+            lead = _lead(_person(n, rng), form, now)
+            batch["lead"].append(lead)
+            if history:
+                for name, rows in _history(lead, form, notices, now, key=idempotency_keys).items():
+                    batch[name].extend(rows)
         for name in ("lead", "submission", "consent_event", "message", "idempotency_key"):  # foreign keys first
             if batch[name]:
                 await session.execute(insert(_TABLES[name]), batch[name])
