@@ -70,22 +70,25 @@ def by_group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
 async def _select(
     session: AsyncSession, kind: str, pairs: list[tuple[str, str]], by_id: dict[str, Person]
 ) -> dict[PersonKey, Person]:
-    """The leads of these (workspace, value) pairs, locked on PostgreSQL (``FOR UPDATE``, in id order).
+    """The leads of these (workspace, value) pairs, locked on PostgreSQL (``FOR UPDATE``, in one order).
 
     ``by_id`` makes one lead found through its email and through its phone the same :class:`Person`.
     """
     column = Lead.email if kind == "email" else Lead.phone
+    # PostgreSQL locks the rows of FOR UPDATE as it returns them: every transaction locks in (workspace, value, id)
+    # order (pairs are sorted; ORDER BY below), so two batches never wait for each other's locks in a cycle. The
+    # planner finds the rows through the (workspace_id, email|phone) index and sorts the few it found. SQLite gets no
+    # ORDER BY: it has no row locks (BEGIN IMMEDIATE serialises writers), and without statistics its planner would
+    # satisfy an ORDER BY by walking every lead of the workspace in an index that has the order.
+    postgres = session.get_bind().dialect.name == "postgresql"
     leads: list[Lead] = []
     for workspace_id, values in by_group(pairs).items():
-        # FOR UPDATE locks on PostgreSQL, in one order (no deadlocks); SQLite ignores it (BEGIN IMMEDIATE serialises).
-        statement = (
-            select(Lead)
-            .where(Lead.workspace_id == workspace_id, column.in_(values))
-            .order_by(Lead.id)
-            .with_for_update(of=Lead)
-        )
+        statement = select(Lead).where(Lead.workspace_id == workspace_id, column.in_(values)).with_for_update(of=Lead)
+        if postgres:
+            statement = statement.order_by(column, Lead.id)
         leads.extend((await session.scalars(statement)).all())
-    # A phone number matches the lead known only by it first, else the oldest lead that has it.
+    # The order of the matches, in Python: a phone number matches the lead known only by it first, else the oldest
+    # lead that has it.
     leads.sort(key=lambda lead: (lead.email is not None, lead.id) if kind == "phone" else (False, lead.id))
     found: dict[PersonKey, Person] = {}
     for lead in leads:
