@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import bindparam, select, update
 
@@ -24,6 +24,7 @@ PersonKey = tuple[str, str, str]
 """(workspace id, ``email`` or ``phone``, canonical value)."""
 
 _LEAD = cast("Table", Lead.__table__)
+G = TypeVar("G")
 
 
 @dataclass(slots=True)
@@ -58,10 +59,11 @@ class Person:
         self.changed = True
 
 
-def by_group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+def by_group(pairs: Iterable[tuple[G, str]]) -> dict[G, list[str]]:
     """``(group, value)`` pairs as values by group: ``group = ? AND value IN (...)`` uses the indexes on SQLite,
-    where a row-value ``(a, b) IN (VALUES ...)`` scans the table."""
-    groups: dict[str, list[str]] = {}
+    where a row-value ``(a, b) IN (VALUES ...)`` scans the table. A group may be a tuple of columns (all of them
+    equal), which must be the leading columns of the index that ``value`` ends."""
+    groups: dict[G, list[str]] = {}
     for group, value in pairs:
         groups.setdefault(group, []).append(value)
     return groups

@@ -138,16 +138,21 @@ async def _claim_idempotency_keys(
     keyed = [(i, items[i]) for i in indexes if items[i].idempotency_key is not None]
     if not keyed:
         return {}
-    pairs = [(item.form.id, cast("str", item.idempotency_key)) for _, item in keyed]
-    for form_id, keys in by_group(pairs).items():
+    # By form and scope, the leading columns of the unique (form_id, scope, key) index: by form alone, the lookup
+    # would walk every stored key of the form.
+    groups = by_group(
+        sorted(((item.form.id, item.idempotency_scope), cast("str", item.idempotency_key)) for _, item in keyed)
+    )
+    for (form_id, scope), keys in groups.items():
         await session.execute(
             delete(IdempotencyRecord).where(
                 IdempotencyRecord.form_id == form_id,
+                IdempotencyRecord.scope == scope,
                 IdempotencyRecord.key.in_(keys),
                 IdempotencyRecord.expires_at <= now,
             )
         )
-    known = await _stored(session, pairs)
+    known = await _stored(session, groups)
     answered: dict[int, Written] = {}
     rows: list[dict[str, Any]] = []
     claimed: dict[_KeyId, int] = {}
@@ -190,10 +195,12 @@ async def _claim_idempotency_keys(
     return answered
 
 
-async def _stored(session: AsyncSession, pairs: list[tuple[str, str]]) -> dict[_KeyId, tuple[str, StoredResponse, str]]:
-    """The stored keys among these (form id, key) pairs, in every scope."""
+async def _stored(
+    session: AsyncSession, groups: dict[tuple[str, str], list[str]]
+) -> dict[_KeyId, tuple[str, StoredResponse, str]]:
+    """The stored keys among these keys by (form id, scope)."""
     found: dict[_KeyId, tuple[str, StoredResponse, str]] = {}
-    for form_id, keys in by_group(pairs).items():
+    for (form_id, scope), keys in groups.items():
         rows = await session.execute(
             select(
                 _IDEMPOTENCY.c.form_id,
@@ -204,7 +211,7 @@ async def _stored(session: AsyncSession, pairs: list[tuple[str, str]]) -> dict[_
                 _IDEMPOTENCY.c.body,
                 _IDEMPOTENCY.c.location,
                 _IDEMPOTENCY.c.submission_id,
-            ).where(_IDEMPOTENCY.c.form_id == form_id, _IDEMPOTENCY.c.key.in_(keys))
+            ).where(_IDEMPOTENCY.c.form_id == form_id, _IDEMPOTENCY.c.scope == scope, _IDEMPOTENCY.c.key.in_(keys))
         )
         for r in rows:
             response = StoredResponse(r.status_code, r.body, r.location)
