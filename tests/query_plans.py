@@ -2,8 +2,9 @@
 
 A statement "scans" when it reads a large table (one that grows with leads and submissions) in full, or walks
 every row of a workspace or a form through an index chosen only for its ORDER BY: both cost time in proportion
-to the data, where a lookup by key costs the same at 100 leads and at 1,000,000. Pages (statements with a
-``LIMIT``) may walk the workspace's index: they stop after the page.
+to the data, where a lookup by key costs the same at 100 leads and at 1,000,000. A page (a statement with a
+``LIMIT``) may walk the workspace's index, as it stops after the page, unless it also looks for a value
+(``phone = ?``) that the index does not find: then it walks until it has found a page of matches, which may be never.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _LIMIT = re.compile(r"\bLIMIT\b", re.IGNORECASE)
 _ALIAS = re.compile(r"\b(\w+) AS (\w+)\b", re.IGNORECASE)
 _SQLITE_STEP = re.compile(r"^(SCAN|SEARCH) (\w+)(?: AS \w+)?(?: USING (?:COVERING )?INDEX (\w+))?.*?(?: \((.*)\))?$")
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
+_EQUALITY = re.compile(r'\b(\w+)\."?(\w+)"? (?:= |IN \()')
 
 
 @dataclass
@@ -81,9 +83,18 @@ def _tables_of(statement: str) -> dict[str, str]:
     return names
 
 
+def _paged(statement: str, table: str) -> bool:
+    """Whether a walk through the table's workspace (or form) stops after a page: a ``LIMIT``, and no value to
+    look for in it besides the workspace's (or form's)."""
+    if not _LIMIT.search(statement):
+        return False
+    tables = _tables_of(statement)
+    looked_for = {column for name, column in _EQUALITY.findall(statement) if tables.get(name) == table}
+    return looked_for <= _BROAD_COLUMNS
+
+
 def _sqlite_scans(statement: str, plan: list[str]) -> list[str]:
     tables = _tables_of(statement)
-    paged = bool(_LIMIT.search(statement))
     found = []
     for line in plan:
         step = _SQLITE_STEP.match(line.strip())
@@ -97,7 +108,7 @@ def _sqlite_scans(statement: str, plan: list[str]) -> list[str]:
             found.append(line.strip())
             continue
         columns = set(re.findall(r"(\w+)\s*(?:=|<|>|IN\b)", constraint or ""))
-        if columns <= _BROAD_COLUMNS and not paged:
+        if columns <= _BROAD_COLUMNS and not _paged(statement, table):
             found.append(line.strip())
     return found
 
@@ -142,7 +153,6 @@ def _postgres_nodes(node: dict[str, Any], relation: str | None = None) -> Iterat
 
 
 def _postgres_scans(statement: str, plan: dict[str, Any]) -> list[str]:
-    paged = bool(_LIMIT.search(statement))
     found = []
     for node, relation in _postgres_nodes(plan["Plan"]):
         kind = node["Node Type"]
@@ -152,7 +162,9 @@ def _postgres_scans(statement: str, plan: dict[str, Any]) -> list[str]:
             found.append(f"Seq Scan on {relation}")
         elif kind in {"Index Scan", "Index Only Scan", "Bitmap Index Scan"}:
             condition = _QUOTED.sub("", node.get("Index Cond", ""))
-            if _bound(node.get("Index Name"), condition, relation) <= _BROAD_COLUMNS and not paged:
+            if _bound(node.get("Index Name"), condition, relation) <= _BROAD_COLUMNS and not _paged(
+                statement, relation
+            ):
                 found.append(f"{kind} using {node.get('Index Name')} on {relation} ({condition or 'whole index'})")
     return found
 

@@ -146,6 +146,10 @@ async def test_the_check_tells_a_lookup_from_a_scan_and_from_a_walk_through_the_
         "scan": select(Lead.id).where(Lead.name == "Asha Rao"),
         "walk": select(Lead.id).where(Lead.workspace_id == tenant.workspace_id).order_by(Lead.id),
         "page": select(Lead.id).where(Lead.workspace_id == tenant.workspace_id).order_by(Lead.id).limit(50),
+        "search": select(Lead.id)
+        .where(Lead.workspace_id == tenant.workspace_id, Lead.name == "Asha Rao")
+        .order_by(Lead.id)
+        .limit(50),
         "lookup": lookup,
     }
     found = {}
@@ -158,4 +162,5 @@ async def test_the_check_tells_a_lookup_from_a_scan_and_from_a_walk_through_the_
 
     assert found["scan"]
     assert found["walk"]
+    assert found["search"]  # a page of what the index cannot find walks until it has a page: maybe everything
     assert found["page"] == found["lookup"] == []
