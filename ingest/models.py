@@ -31,7 +31,9 @@ class Lead(Base):
             sqlite_where=text("email IS NULL"),
             postgresql_where=text("email IS NULL"),
         ),
-        Index("ix_lead_workspace_id_phone", "workspace_id", "phone"),
+        # With id: a search by phone finds its page of leads, newest first, in this index alone. Without id,
+        # SQLite walks every lead of the workspace in ix_lead_workspace_id_id to get them in order instead.
+        Index("ix_lead_workspace_id_phone_id", "workspace_id", "phone", "id"),
         Index("ix_lead_workspace_id_id", "workspace_id", "id"),
     )
 
