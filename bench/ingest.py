@@ -155,6 +155,8 @@ class _ServerState:
 
     counts: dict[str, list[int]] = field(default_factory=lambda: {"pipeline": [0, 0, 0], "ceiling": [0, 0, 0]})
     """Per route: [2xx answers, other answers, other answers to clients that had gone]."""
+    in_flight: int = 0
+    """Requests of either route that the app has not finished with yet."""
     profiler: cProfile.Profile | None = None
     profile_path: str = ""
 
@@ -184,6 +186,7 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "process_cpu_s": time.process_time(),
         "loop_cpu_s": time.thread_time(),
         "counts": _STATE.counts,
+        "in_flight": _STATE.in_flight,
         "loop": "uvloop" if type(asyncio.get_running_loop()).__module__.startswith("uvloop") else "asyncio",
         "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
@@ -244,7 +247,11 @@ class _Counting:
                 counts[0 if 200 <= status < 300 else 2 if gone else 1] += 1
             await send(message)
 
-        await self.app(scope, watching_receive, counting_send)
+        _STATE.in_flight += 1
+        try:
+            await self.app(scope, watching_receive, counting_send)
+        finally:
+            _STATE.in_flight -= 1
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -868,12 +875,16 @@ def _best(runs: list[WrkRun]) -> dict[str, WrkRun]:
 
 
 def _settled_stats(server: BenchServer) -> dict[str, Any]:
-    """The server's stats once its answer counts stop moving (what was in flight has been answered)."""
+    """The server's stats once every request is finished and its answer counts stop moving.
+
+    Unchanged counts alone are not enough: a batch that takes longer to commit than the pause between two reads
+    (a slow database) is answered after them.
+    """
     previous = server.request("GET", "/bench/stats")
-    for _ in range(100):
+    for _ in range(300):
         time.sleep(0.1)
         current = server.request("GET", "/bench/stats")
-        if current["counts"] == previous["counts"]:
+        if current["in_flight"] == 0 and current["counts"] == previous["counts"]:
             return current
         previous = current
     return previous
