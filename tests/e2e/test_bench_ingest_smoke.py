@@ -64,6 +64,7 @@ def test_with_leads_it_also_runs_on_a_preloaded_database_and_reports_both_side_b
     assert figures["leads_per_s_ratio"] == pytest.approx(ratio, abs=0.002)
     cpu_ratio = figures["preloaded_server_cpu_us"] / figures["pipeline_server_cpu_us"]
     assert figures["leads_cpu_ratio"] == pytest.approx(cpu_ratio, abs=0.002)
+    assert figures["leads_per_s_ratio_median"] == figures["leads_per_s_ratio"]  # one run: its own median
     assert figures["preloaded_stored"] == figures["preloaded_accepted"] > 0
     assert figures["stored"] == figures["accepted"] == figures["lead_created"]  # the empty database's, untouched
     assert "at 3,000 leads / empty: throughput" in result.stdout
