@@ -70,6 +70,8 @@ class DeliveryWorker:
     and claims replacements, so the worker never contends with itself for SQLite's write lock, and commits are
     shared by whole batches. It claims ahead, up to ``_CLAIM_AHEAD`` times the concurrency, so the HTTP side is
     never idle while the database works; an endpoint that already has its share queued here is left to others.
+    Only deliveries still to be sent or being sent count: an outcome waiting to be recorded holds no slot, so the
+    transaction that records a batch of outcomes claims their replacements.
 
     Every claimed delivery ends in exactly one of two ways: an outcome is recorded (the attempt was made, or
     failed before sending), or its lease is given back or left to expire without a request having been sent.
@@ -81,7 +83,8 @@ class DeliveryWorker:
         self._metrics = metrics
         self._budget = settings.delivery_concurrency * _CLAIM_AHEAD
         self._endpoint_share = settings.delivery_endpoint_concurrency * _CLAIM_AHEAD
-        self._held: dict[str, int] = {}  # claimed and not yet recorded or released, per endpoint
+        self._in_flight: dict[str, int] = {}  # claimed and not yet sent or given up, per endpoint
+        self._in_flight_total = 0
         self._sending = asyncio.Semaphore(settings.delivery_concurrency)
         self._per_endpoint: dict[str, asyncio.Semaphore] = {}
         self._limiters: dict[str, _RateLimiter] = {}
@@ -95,10 +98,6 @@ class DeliveryWorker:
         self._db_task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
         self._unsubscribe: Callable[[], None] | None = None
-
-    @property
-    def _held_total(self) -> int:
-        return sum(self._held.values())
 
     async def start(self) -> None:
         """Open the HTTP session and start the database task."""
@@ -152,10 +151,10 @@ class DeliveryWorker:
     def _claim_room(self) -> int:
         if self._stopping:
             return 0
-        return max(0, min(_MAX_CLAIM, self._budget - self._held_total))
+        return max(0, min(_MAX_CLAIM, self._budget - self._in_flight_total))
 
     def _busy_endpoints(self) -> frozenset[str]:
-        return frozenset(eid for eid, count in self._held.items() if count >= self._endpoint_share)
+        return frozenset(eid for eid, count in self._in_flight.items() if count >= self._endpoint_share)
 
     async def _db_loop(self) -> None:
         failures = 0
@@ -180,12 +179,12 @@ class DeliveryWorker:
                 await asyncio.sleep(min(0.1 * 2**failures, 5.0))
                 continue
             failures = 0
-            self._forget([o.claimed for o in outcomes] + releases)
             for item in claimed:
-                self._held[item.endpoint_id] = self._held.get(item.endpoint_id, 0) + 1
                 if self._stopping:
                     self._to_release.append(item)
                     continue
+                self._in_flight[item.endpoint_id] = self._in_flight.get(item.endpoint_id, 0) + 1
+                self._in_flight_total += 1
                 self._unsent[(item.delivery_id, item.lease_token)] = item
                 task = asyncio.create_task(self._deliver(item))
                 self._tasks.add(task)
@@ -202,15 +201,21 @@ class DeliveryWorker:
             async with asyncio.timeout(seconds):
                 await self._wake.wait()
 
-    def _forget(self, finished: list[outbox.Claimed]) -> None:
-        for item in finished:
-            left = self._held.get(item.endpoint_id, 0) - 1
-            if left > 0:
-                self._held[item.endpoint_id] = left
-            else:
-                self._held.pop(item.endpoint_id, None)
-                self._per_endpoint.pop(item.endpoint_id, None)
-                self._limiters.pop(item.endpoint_id, None)
+    def _finished(self, claimed: outbox.Claimed) -> None:
+        """Count a delivery out of flight: its outcome, or its lease to give back, is queued for the database."""
+        self._in_flight_total -= 1
+        left = self._in_flight[claimed.endpoint_id] - 1
+        if left > 0:
+            self._in_flight[claimed.endpoint_id] = left
+        else:
+            del self._in_flight[claimed.endpoint_id]
+            self._per_endpoint.pop(claimed.endpoint_id, None)
+            # A limiter outlives its endpoint's last delivery until its next start has passed: a new one would let
+            # the endpoint's next delivery go at once, however soon after the last.
+            now = time.monotonic()
+            for endpoint_id in [e for e, lim in self._limiters.items() if lim.next_start <= now]:
+                if endpoint_id not in self._in_flight:
+                    del self._limiters[endpoint_id]
 
     async def _gather_batch(self) -> None:
         """Let finished attempts accumulate for a moment, so that one transaction records many of them.
@@ -222,7 +227,7 @@ class DeliveryWorker:
         while (
             not self._stopping
             and len(self._outcomes) < _MIN_BATCH
-            and self._held_total - len(self._outcomes) > self.settings.delivery_concurrency
+            and self._in_flight_total > self.settings.delivery_concurrency
             and (remaining := deadline - time.monotonic()) > 0
         ):
             self._wake.clear()
@@ -268,7 +273,6 @@ class DeliveryWorker:
             return outcomes
         for outcome in refused:
             _logger.error("dropped the outcome of delivery %s: the database refused it", outcome.claimed.delivery_id)
-        self._forget([outcome.claimed for outcome in outcomes])
         return []
 
     async def _deliver(self, claimed: outbox.Claimed) -> None:
@@ -309,6 +313,7 @@ class DeliveryWorker:
                 self._outcomes.append(outcome)
             elif self._unsent.pop(key, None) is not None:
                 self._to_release.append(claimed)  # not sent: give the lease back
+            self._finished(claimed)
             self._wake.set()
 
     def _may_send(self, claimed: outbox.Claimed) -> bool:
