@@ -2,14 +2,15 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/delivery.py [--messages N] [--concurrency C]
+    .venv/bin/python bench/delivery.py [--messages N] [--worker-process]
 
 A bare asyncio HTTP/1.1 receiver runs in a separate process on 127.0.0.1 and answers every POST with ``200 ok``.
 The same signed bodies are first posted by aiohttp (the ceiling) and by httpx (for orientation) with concurrency C
-and no database; then ``DeliveryWorker`` delivers N messages that were enqueued in a fresh SQLite database before
-the clock started, and is timed until every delivery row is ``succeeded``. The last line printed is a JSON object
-with the figures. The exit status is 0 whatever the figures are, and non-zero when a delivery failed or the receiver
-counted a different number of requests than were sent.
+and no database; then N messages for one endpoint at the receiver are enqueued in a fresh SQLite database, and
+delivered with the default settings (concurrency 100, 20 per endpoint) by ``DeliveryWorker`` in this process, or
+with ``--worker-process`` by a ``leadwire worker`` process, timed until every delivery row is ``succeeded``. The last
+line printed is a JSON object with the figures. The exit status is 0 whatever the figures are, and non-zero when a
+delivery failed or the receiver counted a different number of requests than were sent.
 """
 
 from __future__ import annotations
@@ -53,12 +54,15 @@ __all__ = ("main",)
 
 _logger = logging.getLogger("leadwire.bench")
 
-TARGET_RATIO = 0.6
+TARGET_RATIO = 0.45
 TARGET_PER_S = 2_000
+_MESSAGES = 5_000
+_BACKLOG = 100_000  # --worker-process: a backlog of this size, drained by one `leadwire worker`
 _EVENT_TYPE = "lead.created"
 _USER_AGENT = "Leadwire-Webhooks/0.1"
 _SECRET_KEY = "bench-secret-key-not-used-for-anything-real-0123456789"  # noqa: S105 (a throwaway database)
-_ENQUEUE_BATCH = 500
+_ENCRYPTION_KEY = "YmVuY2gtZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMhISE="  # 32 bytes, URL-safe base64: a throwaway database
+_ENQUEUE_BATCH = 1_000
 _SNIPPET_BYTES = 2_048
 _RECEIVER_START_TIMEOUT_S = 20.0
 _RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
@@ -246,11 +250,12 @@ def _mark() -> Mark:
 @dataclass(frozen=True)
 class Timing:
     """One phase: wall seconds, and CPU seconds of the event-loop thread and of this whole process (the receiver
-    is another process, so it is not included; the process figure includes aiosqlite's threads)."""
+    is another process, so it is not included; the process figure includes aiosqlite's threads). With
+    ``--worker-process`` the process is the worker's, and its event-loop thread is not measured."""
 
     seconds: float
-    loop_cpu_s: float
-    process_cpu_s: float
+    loop_cpu_s: float | None
+    process_cpu_s: float | None
 
     @classmethod
     def since(cls, mark: Mark) -> Timing:
@@ -346,27 +351,44 @@ async def _bench_httpx(url: str, requests: list[Request], concurrency: int) -> t
 # --- the worker -------------------------------------------------------------------------------------------------------
 
 
-def _settings(database_url: str, concurrency: int, poll_seconds: float) -> Settings:
+def _setting_default(name: str) -> Any:
+    """The default of a ``Settings`` field: the benchmark runs with what an operator gets out of the box."""
+    import msgspec
+
+    from core.settings import Settings
+
+    return next(field.default for field in msgspec.structs.fields(Settings) if field.name == name)
+
+
+def _worker_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The worker's ``LEADWIRE_*`` settings (names without the prefix), in this process or a ``leadwire worker``."""
+    return {
+        "encryption_keys": _ENCRYPTION_KEY,
+        "allow_private_webhook_targets": "true",
+        "delivery_concurrency": str(args.concurrency),
+        "delivery_endpoint_concurrency": str(args.endpoint_concurrency),
+        "delivery_poll_seconds": str(args.poll_seconds),
+    }
+
+
+def _settings(database_url: str, args: argparse.Namespace) -> Settings:
     from core.settings import load_settings
 
-    return load_settings(
-        {
-            "LEADWIRE_DATABASE_URL": database_url,
-            "LEADWIRE_SECRET_KEY": _SECRET_KEY,
-            "LEADWIRE_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
-            "LEADWIRE_RUN_WORKER": "false",
-            "LEADWIRE_LOG_LEVEL": "warning",
-            "LEADWIRE_DELIVERY_CONCURRENCY": str(concurrency),
-            "LEADWIRE_DELIVERY_ENDPOINT_CONCURRENCY": str(concurrency),
-            "LEADWIRE_DELIVERY_POLL_SECONDS": str(poll_seconds),
-        }
-    )
+    environ = {f"LEADWIRE_{name.upper()}": value for name, value in _worker_settings(args).items()}
+    environ |= {
+        "LEADWIRE_DATABASE_URL": database_url,
+        "LEADWIRE_SECRET_KEY": _SECRET_KEY,
+        "LEADWIRE_RUN_WORKER": "false",
+        "LEADWIRE_LOG_LEVEL": "warning",
+    }
+    return load_settings(environ)
 
 
 async def _enqueue_all(db: Database, settings: Settings, url: str, messages: int) -> float:
     """One workspace, one endpoint at the receiver, ``messages`` messages; returns the seconds it took."""
+    from delivery.outbox import Event, enqueue_many
     from delivery.schemas import EndpointCreate
-    from delivery.service import create_endpoint, enqueue
+    from delivery.service import create_endpoint
     from workspaces.service import create_workspace
 
     started = time.perf_counter()
@@ -376,9 +398,9 @@ async def _enqueue_all(db: Database, settings: Settings, url: str, messages: int
             session, workspace_id=workspace.id, data=EndpointCreate(url=url), settings=settings, actor="bench"
         )
     for first in range(0, messages, _ENQUEUE_BATCH):
+        events = [Event(workspace.id, _EVENT_TYPE, _payload(index)) for index in range(first, first + _ENQUEUE_BATCH)]
         async with db.session(write=True) as session:
-            for index in range(first, min(first + _ENQUEUE_BATCH, messages)):
-                await enqueue(session, workspace_id=workspace.id, event_type=_EVENT_TYPE, payload=_payload(index))
+            await enqueue_many(session, events[: messages - first])
     return time.perf_counter() - started
 
 
@@ -390,6 +412,16 @@ async def _status_counts(db: Database) -> dict[str, int]:
     async with db.session(write=False) as session:
         rows = await session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
         return {str(status): int(count) for status, count in rows}
+
+
+async def _pending(db: Database) -> int:
+    """Deliveries still to be made (an index range: cheap enough to ask often while a worker writes)."""
+    from sqlalchemy import func, select
+
+    from delivery.models import Delivery
+
+    async with db.session(write=False) as session:
+        return int(await session.scalar(select(func.count()).where(Delivery.status == "pending")) or 0)
 
 
 async def _attempt_summary(db: Database) -> tuple[int, int]:
@@ -424,6 +456,10 @@ class WorkerResult:
     bad_attempts: int = 0
     stalled: bool = False
     batches: dict[str, BatchLog] = field(default_factory=dict)
+    first_request_s: float | None = None  # --worker-process: from its start to the first request received
+    drained: Timing | None = None  # --worker-process: from the first request received to the end
+    exit_code: int | None = None  # --worker-process: after SIGTERM
+    log_tail: str = ""  # --worker-process: the end of its log, when something went wrong
 
 
 async def _wait_for(
@@ -494,16 +530,26 @@ async def _bench_worker(
 ) -> WorkerResult:
     from core.database import Database
 
-    settings = _settings(database_url, args.concurrency, args.poll_seconds)
+    settings = _settings(database_url, args)
     db = Database(settings)
     result = WorkerResult()
     try:
         result.enqueue_s = await _enqueue_all(db, settings, receiver.url, args.messages)
         start_count = receiver.count
-        with _traced_outbox(enabled=args.trace) as result.batches:
-            await _deliver_all(
-                db, settings, args=args, result=result, received=lambda: receiver.count - start_count, profiler=profiler
+        if args.worker_process:
+            await _drain_with_process(
+                db, database_url, args=args, result=result, received=lambda: receiver.count - start_count
             )
+        else:
+            with _traced_outbox(enabled=args.trace) as result.batches:
+                await _deliver_all(
+                    db,
+                    settings,
+                    args=args,
+                    result=result,
+                    received=lambda: receiver.count - start_count,
+                    profiler=profiler,
+                )
         await asyncio.sleep(0.2)  # anything sent twice would arrive now
         result.received = receiver.count - start_count
         result.statuses = await _status_counts(db)
@@ -546,6 +592,37 @@ async def _deliver_all(
         if profiler is not None:
             profiler.disable()
         await worker.stop()
+
+
+async def _drain_with_process(
+    db: Database, database_url: str, *, args: argparse.Namespace, result: WorkerResult, received: Callable[[], int]
+) -> None:
+    """Start ``leadwire worker`` and time it, from its start, until every delivery is ``succeeded``."""
+    from bench.backlog import drain_with_worker_process
+
+    drain = await drain_with_worker_process(
+        database_url=database_url,
+        secret_key=_SECRET_KEY,
+        settings=_worker_settings(args),
+        messages=args.messages,
+        received=received,
+        pending=lambda: _pending(db),
+        stall_s=args.stall_seconds,
+    )
+    result.sent = None if drain.sent_s is None else Timing(drain.sent_s, None, None)
+    result.done = None if drain.done_s is None else Timing(drain.done_s, None, drain.cpu_s)
+    result.stalled = drain.stalled
+    result.first_request_s = drain.first_request_s
+    if drain.done_s is not None and drain.first_request_s is not None:
+        cpu = (
+            None
+            if drain.cpu_s is None or drain.first_request_cpu_s is None
+            else drain.cpu_s - drain.first_request_cpu_s
+        )
+        result.drained = Timing(drain.done_s - drain.first_request_s, None, cpu)
+    result.exit_code = drain.exit_code
+    if drain.stalled or drain.exit_code:
+        result.log_tail = drain.log_tail
 
 
 # --- reporting --------------------------------------------------------------------------------------------------------
@@ -614,35 +691,52 @@ def _phase_figures(name: str, count: int, timing: Timing | None) -> dict[str, An
     }
 
 
+def _cpu_cell(value: float | None, width: int) -> str:
+    return f"{value:{width}.0f}" if value is not None else f"{'-':>{width}}"
+
+
 def _report(args: argparse.Namespace, figures: dict[str, Any], problems: list[str]) -> None:
     ceiling = figures["aiohttp_ceiling_per_s"]
+    worker = "leadwire worker process" if args.worker_process else "DeliveryWorker"
     rows = [
-        ("aiohttp, no database (ceiling)", "aiohttp"),  # the fastest of --ceiling-runs
+        (f"aiohttp, no database (ceiling, {figures['ceiling_messages']})", "aiohttp"),  # the best of --ceiling-runs
         ("httpx, no database", "httpx"),
-        ("DeliveryWorker, all sent", "worker_sent"),
-        ("DeliveryWorker, all recorded", "worker"),
+        (f"{worker}, all sent", "worker_sent"),
+        (f"{worker}, all recorded", "worker"),
     ]
+    if args.worker_process:
+        rows.append(("  the same, after its first request", "worker_drain"))
     print()
     print(
-        f"{args.messages} messages, concurrency {args.concurrency}, {figures['loop']} loop, "
-        f"python {platform.python_version()}{', pinned' if figures['pinned'] else ''}"
-        f"{', PROFILED (slower)' if figures['profiled'] else ''}"
+        f"{args.messages} messages to one endpoint, concurrency {args.concurrency} ({args.endpoint_concurrency} per "
+        f"endpoint), {figures['loop']} loop, python {platform.python_version()}"
+        f"{', pinned' if figures['pinned'] else ''}{', PROFILED (slower)' if figures['profiled'] else ''}"
     )
-    print(f"{'':32} {'deliveries/s':>13} {'seconds':>9} {'vs ceiling':>11} {'loop CPU µs':>12} {'process CPU µs':>15}")
+    print(f"{'':40} {'deliveries/s':>13} {'seconds':>9} {'vs ceiling':>11} {'loop CPU µs':>12} {'process CPU µs':>15}")
     for label, key in rows:
         rate = figures["aiohttp_ceiling_per_s" if key == "aiohttp" else f"{key}_per_s"]
         if rate is None:
-            print(f"{label:32} {'skipped':>13}")
+            print(f"{label:40} {'skipped':>13}")
             continue
         share = f"{rate / ceiling:.0%}" if ceiling else "-"
         print(
-            f"{label:32} {rate:13.1f} {figures[f'{key}_s']:9.2f} {share:>11} "
-            f"{figures[f'{key}_loop_cpu_us']:12.0f} {figures[f'{key}_process_cpu_us']:15.0f}"
+            f"{label:40} {rate:13.1f} {figures[f'{key}_s']:9.2f} {share:>11} "
+            f"{_cpu_cell(figures[f'{key}_loop_cpu_us'], 12)} {_cpu_cell(figures[f'{key}_process_cpu_us'], 15)}"
         )
+    whose = (
+        "of the worker process, from its start"
+        if args.worker_process
+        else "of the event-loop thread and of this process"
+    )
+    started = (
+        f" The worker process sent its first request {figures['worker_first_request_s']:.1f}s after it was started."
+        if figures.get("worker_first_request_s") is not None
+        else ""
+    )
     print(
-        f"(CPU is per message, of the event-loop thread and of this process, the receiver excluded. Enqueueing took "
-        f"{figures['enqueue_s']:.1f}s before the clock; encoding and signing cost {figures['sign_encode_us']:.1f} µs "
-        f"a message. Target: worker ≥ {TARGET_RATIO:.0%} of the ceiling and ≥ {TARGET_PER_S}/s: "
+        f"(CPU is per message, {whose}, the receiver excluded. Enqueueing took {figures['enqueue_s']:.1f}s before "
+        f"the clock; encoding and signing cost {figures['sign_encode_us']:.1f} µs a message.{started} Target: "
+        f"worker ≥ {TARGET_RATIO:.0%} of the ceiling and ≥ {TARGET_PER_S}/s: "
         f"{'met' if figures['meets_target'] else 'NOT met'}.)"
     )
     for problem in problems:
@@ -655,8 +749,34 @@ def _report(args: argparse.Namespace, figures: dict[str, Any], problems: list[st
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--messages", "-n", type=int, default=5_000, help="messages to deliver (default 5000)")
-    parser.add_argument("--concurrency", "-c", type=int, default=50, help="requests in flight (default 50)")
+    parser.add_argument(
+        "--messages",
+        "-n",
+        type=int,
+        help=f"messages to deliver (default {_MESSAGES}; {_BACKLOG} with --worker-process)",
+    )
+    concurrency = _setting_default("delivery_concurrency")
+    per_endpoint = _setting_default("delivery_endpoint_concurrency")
+    parser.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=concurrency,
+        help=f"LEADWIRE_DELIVERY_CONCURRENCY, and the ceiling's requests in flight (default {concurrency})",
+    )
+    parser.add_argument(
+        "--endpoint-concurrency",
+        "-e",
+        type=int,
+        default=per_endpoint,
+        help=f"LEADWIRE_DELIVERY_ENDPOINT_CONCURRENCY (default {per_endpoint})",
+    )
+    parser.add_argument(
+        "--worker-process", action="store_true", help="deliver with a `leadwire worker` process instead of in this one"
+    )
+    parser.add_argument(
+        "--ceiling-messages", type=int, default=10_000, help="requests per ceiling run (default 10000, at most N)"
+    )
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="event loop under test")
     parser.add_argument("--skip-httpx", action="store_true", help="do not measure httpx")
     parser.add_argument("--ceiling-runs", type=int, default=3, help="aiohttp runs; the fastest is the ceiling (3)")
@@ -667,25 +787,29 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile-lines", type=int, default=30, help="rows of the printed profile (default 30)")
     parser.add_argument("--trace", action="store_true", help="count and time the worker's claim and record batches")
     args = parser.parse_args(argv)
-    if args.messages < 1 or args.concurrency < 1 or args.ceiling_runs < 1:
-        parser.error("--messages, --concurrency and --ceiling-runs must be positive")
+    if args.messages is None:
+        args.messages = _BACKLOG if args.worker_process else _MESSAGES
+    if min(args.messages, args.concurrency, args.endpoint_concurrency, args.ceiling_runs, args.ceiling_messages) < 1:
+        parser.error("--messages, the concurrencies, --ceiling-runs and --ceiling-messages must be positive")
+    if args.worker_process and (args.profile or args.trace):
+        parser.error("--profile and --trace watch the worker in this process: not with --worker-process")
     return args
 
 
 async def _run(args: argparse.Namespace, receiver: Receiver, database_url: str) -> tuple[dict[str, Any], list[str]]:
     await receiver.verify()
     problems: list[str] = []
-    requests, sign_encode_us = _build_requests(args.messages, receiver.url)
+    requests, sign_encode_us = _build_requests(min(args.messages, args.ceiling_messages), receiver.url)
     timings: dict[str, Timing | None] = {"aiohttp": None, "httpx": None}
     ceiling_runs: list[float] = []
     plan = [("aiohttp", _bench_aiohttp)] * args.ceiling_runs + ([] if args.skip_httpx else [("httpx", _bench_httpx)])
     for name, bench in plan:
         before = receiver.count
         timing, failures = await bench(receiver.url, requests, args.concurrency)
-        if failures or receiver.count - before != args.messages:
+        if failures or receiver.count - before != len(requests):
             problems.append(f"{name}: {failures} non-200 answers, {receiver.count - before} requests received")
         if name == "aiohttp":
-            ceiling_runs.append(_rate(args.messages, timing) or 0.0)
+            ceiling_runs.append(_rate(len(requests), timing) or 0.0)
         best = timings[name]
         if best is None or timing.seconds < best.seconds:  # the ceiling is the best of its runs
             timings[name] = timing
@@ -698,12 +822,17 @@ async def _run(args: argparse.Namespace, receiver: Receiver, database_url: str) 
         for name, log in worker.batches.items():
             print(log.summary(name))
     problems.extend(_worker_problems(args.messages, worker))
+    if worker.log_tail:
+        print(f"--- the end of the worker process's log ---\n{worker.log_tail}")
     worker_rate = 0.0 if worker.stalled else _rate(args.messages, worker.done) or 0.0
-    ceiling = _rate(args.messages, timings["aiohttp"]) or 0.0
+    ceiling = _rate(len(requests), timings["aiohttp"]) or 0.0
     ratio = round(worker_rate / ceiling, 3) if ceiling else 0.0
     figures: dict[str, Any] = {
+        "mode": "worker process" if args.worker_process else "in process",
         "messages": args.messages,
+        "endpoints": 1,
         "concurrency": args.concurrency,
+        "endpoint_concurrency": args.endpoint_concurrency,
         "worker_per_s": worker_rate,
         "aiohttp_ceiling_per_s": ceiling,
         "httpx_per_s": _rate(args.messages, timings["httpx"]),
@@ -715,10 +844,14 @@ async def _run(args: argparse.Namespace, receiver: Receiver, database_url: str) 
     }
     figures |= _phase_figures("worker", args.messages, worker.done)
     figures |= _phase_figures("worker_sent", args.messages, worker.sent)
-    figures |= _phase_figures("aiohttp", args.messages, timings["aiohttp"])
-    figures |= _phase_figures("httpx", args.messages, timings["httpx"])
+    if args.worker_process:
+        figures |= _phase_figures("worker_drain", args.messages, worker.drained)
+    figures |= _phase_figures("aiohttp", len(requests), timings["aiohttp"])
+    figures |= _phase_figures("httpx", len(requests), timings["httpx"])
     del figures["aiohttp_per_s"]  # it is aiohttp_ceiling_per_s
     figures |= {
+        "ceiling_messages": len(requests),
+        "worker_first_request_s": None if worker.first_request_s is None else round(worker.first_request_s, 2),
         "enqueue_s": round(worker.enqueue_s, 2),
         "sign_encode_us": round(sign_encode_us, 2),
         "loop": args.loop,
@@ -739,6 +872,8 @@ def _worker_problems(messages: int, worker: WorkerResult) -> list[str]:
         problems.append(f"worker: delivery statuses {worker.statuses}, expected {messages} succeeded")
     if worker.attempts != messages or worker.bad_attempts:
         problems.append(f"worker: {worker.attempts} attempts stored, {worker.bad_attempts} of them not a 200")
+    if worker.exit_code:
+        problems.append(f"the worker process exited with status {worker.exit_code} when stopped")
     return problems
 
 
