@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -80,6 +81,16 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _freeze_start_up_objects() -> None:
+    """Keep what start-up made (modules, classes, mappers, pools) out of every later garbage collection.
+
+    Each full pass of the collector traversed the ~110,000 objects of start-up, none of which will ever be garbage:
+    about 70 µs a delivery while draining a backlog (bench/delivery.py --worker-process), 2 µs once they are frozen.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     import signal
 
@@ -100,6 +111,7 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
         try:
             await worker.start()
             await purger.start()
+            _freeze_start_up_objects()
             _logger.info("delivery worker started; retention purge every %d s", settings.purge_interval_seconds)
             await stop.wait()
             await purger.stop()
