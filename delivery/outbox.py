@@ -41,6 +41,7 @@ __all__ = (
 )
 
 _DELIVERY = cast("Table", Delivery.__table__)  # Core statements on the hot path skip the ORM's per-row work
+_ATTEMPT = cast("Table", DeliveryAttempt.__table__)
 # Only the worker holding a delivery's lease may move it: every executemany UPDATE of claimed rows matches both.
 _BY_LEASE = (_DELIVERY.c.id == bindparam("b_id"), _DELIVERY.c.lease_token == bindparam("b_token"))
 _ENDPOINTS_CACHE = "leadwire_enabled_endpoints"
@@ -253,47 +254,52 @@ async def claim_due(
     table = _DELIVERY
     token = random_token(20)
     lease_expires_at = now + timedelta(seconds=lease_seconds)
-    leased = (
-        await session.execute(
+    # Rows are unpacked once, as tuples: a Row's attribute access costs about 2 µs, and this runs for every delivery.
+    leased: list[tuple[str, str, str]] = [
+        (delivery_id, message_id, endpoint_id)
+        for delivery_id, message_id, endpoint_id in await session.execute(
             update(table)
             .where(table.c.id.in_(due))
             .values(lease_token=token, lease_expires_at=lease_expires_at)
             .returning(table.c.id, table.c.message_id, table.c.endpoint_id)
         )
-    ).all()
+    ]
     if not leased:
         return []
     messages = {
-        row.id: row
-        for row in await session.execute(
+        message_id: (event_type, payload, created_at)
+        for message_id, event_type, payload, created_at in await session.execute(
             select(Message.id, Message.event_type, Message.payload, Message.created_at).where(
-                Message.id.in_({row.message_id for row in leased})
+                Message.id.in_({message_id for _, message_id, _ in leased})
             )
         )
     }
     endpoints = {
-        endpoint.id: endpoint
+        endpoint.id: (endpoint.url, live_secrets(endpoint, now), endpoint.rate_limit_per_second)
         for endpoint in await session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({row.endpoint_id for row in leased}))
+            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({endpoint_id for _, _, endpoint_id in leased}))
         )
     }
-    signing = {endpoint_id: live_secrets(endpoint, now) for endpoint_id, endpoint in endpoints.items()}
-    return [
-        Claimed(
-            delivery_id=row.id,
-            lease_token=token,
-            message_id=row.message_id,
-            event_type=messages[row.message_id].event_type,
-            payload=messages[row.message_id].payload,
-            message_created_at=messages[row.message_id].created_at,
-            endpoint_id=row.endpoint_id,
-            url=endpoints[row.endpoint_id].url,
-            secrets=signing[row.endpoint_id],
-            rate_limit_per_second=endpoints[row.endpoint_id].rate_limit_per_second,
-            lease_expires_at=lease_expires_at,
+    claimed = []
+    for delivery_id, message_id, endpoint_id in leased:
+        event_type, payload, created_at = messages[message_id]
+        url, secrets, rate_limit_per_second = endpoints[endpoint_id]
+        claimed.append(
+            Claimed(
+                delivery_id=delivery_id,
+                lease_token=token,
+                message_id=message_id,
+                event_type=event_type,
+                payload=payload,
+                message_created_at=created_at,
+                endpoint_id=endpoint_id,
+                url=url,
+                secrets=secrets,
+                rate_limit_per_second=rate_limit_per_second,
+                lease_expires_at=lease_expires_at,
+            )
         )
-        for row in leased
-    ]
+    return claimed
 
 
 async def release(session: AsyncSession, claimed: list[Claimed]) -> None:
@@ -349,7 +355,7 @@ async def record_outcomes(session: AsyncSession, outcomes: list[Outcome], *, set
     if not outcomes:
         return
     await session.execute(
-        insert(DeliveryAttempt),
+        insert(_ATTEMPT),
         [
             {
                 "id": new_id("att"),
