@@ -32,6 +32,12 @@ class Metrics:
         self.rate_limited = Counter(
             "leadwire_rate_limited", "Submissions refused by a rate limit, by limit.", ["limit"], registry=self.registry
         )
+        self.rate_limit_evicted = Counter(
+            "leadwire_rate_limit_evicted",
+            "In-process rate-limit counts forgotten before they expired, to stay within "
+            "LEADWIRE_RATE_LIMIT_MEMORY_CAPACITY (the least recently hit first).",
+            registry=self.registry,
+        )
         self.deliveries = Counter(
             "leadwire_delivery_attempts",
             "Webhook delivery attempts by outcome: success, http_error (an answer but not 2xx), network_error.",

@@ -44,7 +44,10 @@ class SubmitLimiter:
             ("ip", parse_many(settings.rate_limit_ip)),
             ("form", parse_many(settings.rate_limit_form)),
         ]
-        self._memory = MovingWindowRateLimiter(LocalMovingWindowStorage())
+        self.local_storage = LocalMovingWindowStorage(settings.rate_limit_memory_capacity)
+        """The in-process counts (the only ones without Redis), bounded by ``LEADWIRE_RATE_LIMIT_MEMORY_CAPACITY``."""
+        self._memory = MovingWindowRateLimiter(self.local_storage)
+        self._evicted_seen = 0
         self._redis: MovingWindowRateLimiter | None = None
         if settings.redis_url:
             storage = RedisStorage(
@@ -95,7 +98,24 @@ class SubmitLimiter:
                 return
         elif self._redis is not None:
             self.fallbacks += 1
-        await self._apply(self._memory, keys)
+        try:
+            await self._apply(self._memory, keys)
+        finally:
+            self._note_evictions()
+
+    def _note_evictions(self) -> None:
+        evicted = self.local_storage.evicted
+        if evicted == self._evicted_seen:
+            return
+        if not self._evicted_seen:
+            logger.warning(
+                "rate limits: the in-process counts are full (%d); the counts hit least recently are forgotten to make "
+                "room (raise LEADWIRE_RATE_LIMIT_MEMORY_CAPACITY, or share counts in Redis)",
+                self.local_storage.capacity,
+            )
+        if self._metrics is not None:
+            self._metrics.rate_limit_evicted.inc(evicted - self._evicted_seen)
+        self._evicted_seen = evicted
 
     async def _apply(self, limiter: MovingWindowRateLimiter, keys: dict[str, tuple[str, ...]]) -> None:
         for name, items in self._rules:

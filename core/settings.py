@@ -14,6 +14,7 @@ from limits import parse_many
 from sqlalchemy.engine import make_url
 
 from core.encryption import Keyring, new_key
+from core.ratelimit_memory import DEFAULT_CAPACITY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -121,6 +122,12 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
     rate_limit_form: str = "600/minute"
     """Submissions one form accepts from everyone together."""
+
+    rate_limit_memory_capacity: Annotated[int, msgspec.Meta(ge=1_000, le=100_000_000)] = DEFAULT_CAPACITY
+    """Most rate-limit counts kept in this process (without Redis, or while it is down): one per client address,
+    form and limit, about 300 bytes each (15 MiB at the default). When full, the count hit least recently is
+    forgotten, and its client starts afresh as after an idle window; a client or form that keeps being hit stays
+    counted."""
 
     ingest_max_body_bytes: Annotated[int, msgspec.Meta(ge=1_024, le=16 * 1_024 * 1_024)] = 65_536
     """Largest submission body accepted by ``POST /f/{slug}``."""

@@ -59,6 +59,7 @@ def test_numbers_and_flags_are_coerced_from_text() -> None:
         ("LEADWIRE_DELIVERY_RETRY_SCHEDULE", "5,inf", "0 to 7 days"),
         ("LEADWIRE_DELIVERY_RETRY_SCHEDULE", "5,soon", "0 to 7 days"),
         ("LEADWIRE_DELIVERY_LEASE_SECONDS", "10", "must exceed"),
+        ("LEADWIRE_RATE_LIMIT_MEMORY_CAPACITY", "10", ">= 1000"),
     ],
 )
 def test_bad_values_are_start_up_errors(name: str, value: str, message: str) -> None:
