@@ -141,9 +141,22 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--family", choices=("ipv6", "ipv4"), default="ipv6", help="client addresses: a /64 each, or IPv4 (ipv6)"
     )
     parser.add_argument("--settle", type=float, default=0.0, help="seconds to wait before the last reading (0)")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another setting for the server, e.g. rate_limit_memory_capacity=1000 (LEADWIRE_ prefix optional)",
+    )
     args = parser.parse_args(argv)
     if args.submissions < 1 or args.concurrency < 1 or args.settle < 0:
         parser.error("--submissions and --concurrency must be positive, --settle not negative")
+    args.settings = {}
+    for setting in args.setting:
+        name, equals, value = setting.partition("=")
+        if not equals or not name.strip():
+            parser.error(f"--setting {setting!r}: expected NAME=VALUE")
+        args.settings[name.strip().lower().removeprefix("leadwire_")] = value
     return args
 
 
@@ -154,7 +167,7 @@ def _bench(args: argparse.Namespace, directory: Path) -> tuple[dict[str, Any], l
         _SECRET_KEY,
         run_worker="false",
         trusted_proxies="127.0.0.1",
-        rate_limit_form=_FORM_LIMIT,
+        **{"rate_limit_form": _FORM_LIMIT, **args.settings},
     )
     problems: list[str] = []
     with Cluster(directory) as cluster:
@@ -215,7 +228,8 @@ def _bench(args: argparse.Namespace, directory: Path) -> tuple[dict[str, Any], l
         "database": "sqlite",
         "run_worker": False,
         "trusted_proxies": "127.0.0.1",
-        "rate_limit_form": _FORM_LIMIT,
+        "rate_limit_form": args.settings.get("rate_limit_form", _FORM_LIMIT),
+        "settings": args.settings,
         "cpus": os.cpu_count(),
     }
     return figures, problems
