@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from core.encryption import EncryptedJSON, Keyring, install_keyring
+from core.write_gate import WriteGate, WriteTurn
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -135,7 +136,9 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     The sqlite3 module's own transaction handling is switched off (``isolation_level = None``) so that SQLAlchemy
     emits BEGIN itself: ``BEGIN IMMEDIATE`` for write sessions avoids the deadlock-prone upgrade of a read lock to a
-    write lock, which otherwise fails at once with "database is locked" under concurrent writers.
+    write lock, which otherwise fails at once with "database is locked" under concurrent writers. A write session's
+    transaction first waits for its turn in the process's :class:`WriteGate`, when it begins, not when the session
+    opens: a request may hold a session for a while before (or without) writing.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -158,6 +161,9 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        if isinstance(write, WriteTurn):
+            # A synchronous event inside SQLAlchemy's greenlet: run_async awaits on the session's event loop.
+            connection.connection.dbapi_connection.run_async(lambda _driver: write.take())
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
@@ -236,6 +242,8 @@ class Database:
         # Columns of stored secrets (EncryptedJSON) find the keys on the engine's dialect.
         install_keyring(self.engine.sync_engine.dialect, Keyring(settings.encryption_key_list))
         self.is_sqlite = settings.is_sqlite
+        # SQLite has one writer at a time; this process's write transactions take their turns in order.
+        self._gate = WriteGate(timeout_s=settings.db_busy_timeout_ms / 1000) if settings.is_sqlite else None
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write = async_sessionmaker(self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False)
 
@@ -244,12 +252,26 @@ class Database:
         """A session inside one transaction, committed when the block ends cleanly and rolled back otherwise.
 
         Args:
-            write: Whether the transaction writes; on SQLite it then starts with ``BEGIN IMMEDIATE``.
+            write: Whether the transaction writes; on SQLite it then waits for its turn among this process's write
+                transactions (first come, first served) and starts with ``BEGIN IMMEDIATE``.
+
+        Raises:
+            core.write_gate.NestedWriteError: On SQLite, a task that holds a write transaction began another.
         """
-        factory = self._write if write else self._read
-        async with factory() as session:
-            async with session.begin():
-                yield session
+        turn = self._gate.turn() if write and self._gate is not None else None
+        if turn is not None:
+            # The turn travels with the session's engine options to the "begin" event, wherever the session is used:
+            # Litestar may open a request's session in one task, use it in another and close it in a third.
+            session = self._write(bind=self.engine.execution_options(**{_WRITE_OPTION: turn}))
+        else:
+            session = (self._write if write else self._read)()
+        async with session:
+            try:
+                async with session.begin():
+                    yield session
+            finally:
+                if turn is not None:
+                    turn.give_back()  # committed or rolled back: SQLite's lock is free for the next in line
             for callback in session.info.pop(_AFTER_COMMIT, ()):
                 callback()
 

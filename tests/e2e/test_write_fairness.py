@@ -172,7 +172,6 @@ def _submission(form: Form, number: int) -> Pending:
     )  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: SQLite's busy handler decides the order of this process's writes")
 async def test_the_worker_takes_its_turn_between_back_to_back_group_commits(
     settings: Settings, db: Database, receiver: Receiver
 ) -> None:
