@@ -178,6 +178,8 @@ class Phase:
     duration_s: float
     sent: list[Sent] = field(default_factory=list)
     max_lag_ms: float = 0.0
+    server_cpu_s: float = 0.0
+    wall_s: float = 0.0
     arrivals: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -271,6 +273,12 @@ def _setup(server: Node, env: dict[str, str], receiver_url: str) -> str:
     return str(workspace["form_slug"])
 
 
+def _cpu_seconds(server: Node) -> float:
+    """CPU time (user and system, every thread) the server process has used so far."""
+    fields = Path(f"/proc/{server.pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile (``share`` in 0..1) of ``values``; 0 for none."""
     if not values:
@@ -317,6 +325,8 @@ def _report(phases: list[Phase], args: argparse.Namespace) -> dict[str, Any]:
             "response_ms": response,
             "arrival_ms": arrival,
             "generator_max_lag_ms": round(phase.max_lag_ms, 1),
+            "server_cpu_ms_per_submission": round(phase.server_cpu_s * 1000 / max(1, len(phase.sent)), 2),
+            "server_cpu_share": round(phase.server_cpu_s / phase.wall_s, 2) if phase.wall_s else 0.0,
         }
     print("\nAll times in ms. 201: from the moment the request was due to its answer; arrival: from the 201 to the")
     print("webhook's arrival at the receiver.")
@@ -331,7 +341,11 @@ def _report(phases: list[Phase], args: argparse.Namespace) -> dict[str, Any]:
         f"{args.rate:g}/s for {args.duration:g} s: {'met' if figures['meets_target'] else 'NOT met'}); "
         f"{figures['arrival_p99_over_idle_p50']}x the idle p50."
     )
-    print(f"The generator's largest lag behind its schedule: {load['generator_max_lag_ms']} ms.")
+    print(
+        f"The server's CPU under load: {load['server_cpu_ms_per_submission']} ms per submission, "
+        f"{load['server_cpu_share']:.0%} of one core from the first submission to the last webhook. "
+        f"The generator's largest lag behind its schedule: {load['generator_max_lag_ms']} ms."
+    )
     problems = [
         f"{phase.name}: {len(phase.failed)} submissions not answered 201 (first: {phase.failed[0].error[:200]!r})"
         for phase in phases
@@ -377,9 +391,11 @@ def _measure(args: argparse.Namespace, directory: Path) -> list[Phase]:
                 expected = receiver.count()
                 for phase in phases:
                     print(f"{phase.name}: {phase.rate:g}/s for {phase.duration_s:g} s ...", file=sys.stderr)
+                    cpu, wall = _cpu_seconds(server), time.monotonic()
                     asyncio.run(_run_phase(phase, url, phase.name))
                     expected += len(phase.accepted)
                     _wait_for_arrivals(receiver, expected, args.arrival_timeout)
+                    phase.server_cpu_s, phase.wall_s = _cpu_seconds(server) - cpu, time.monotonic() - wall
                     time.sleep(0.5)  # let the system settle before the next phase
             except BaseException:
                 print(cluster.logs(), file=sys.stderr)

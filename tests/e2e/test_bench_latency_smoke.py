@@ -36,3 +36,5 @@ def test_latency_benchmark_runs_and_ends_with_its_figures() -> None:
             assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
     assert figures["p99_arrival_ms"] == load["arrival_ms"]["p99"]
     assert figures["meets_target"] == (load["arrival_ms"]["p99"] < figures["target_p99_arrival_ms"])
+    assert load["server_cpu_ms_per_submission"] > 0
+    assert load["server_cpu_share"] > 0
