@@ -61,7 +61,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """Connections kept open per process on PostgreSQL (SQLite uses one writer and a few readers)."""
 
     db_busy_timeout_ms: Annotated[int, msgspec.Meta(ge=0, le=600_000)] = 5_000
-    """How long an SQLite connection waits for a lock before giving up."""
+    """How long an SQLite write waits for its turn among this process's writes, and for a lock another process holds,
+    before giving up."""
 
     max_request_bytes: Annotated[int, msgspec.Meta(ge=1_024, le=64 * 1_024 * 1_024)] = 1_048_576
     """Largest request body the admin API accepts."""
