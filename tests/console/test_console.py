@@ -312,7 +312,7 @@ async def test_failed_deliveries_can_be_retried_and_endpoints_disabled(
     tested = await browser.post(f"/console/webhooks/{endpoint_id.group(1)}/test", data={"csrf": csrf})
     await receiver.wait_for(1)
     failed: list[str] = []
-    for _ in range(100):
+    for _ in range(400):  # until the worker has recorded the attempt: up to 20 s on a loaded machine
         listed = await browser.get("/console/deliveries", params={"status": "pending"})
         failed = re.findall(r'href="/console/deliveries/(dlv_[0-9a-z]+)"', listed.text)
         if failed and "HTTP 503" in listed.text:
