@@ -46,7 +46,6 @@ class Captured:
     """Each distinct statement run while capturing, with the parameters of its first run."""
 
     statements: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    runs: dict[str, int] = field(default_factory=dict)
 
     def add(self, statement: str, parameters: Any, *, executemany: bool) -> None:
         if not statement.lstrip().upper().startswith(_KINDS):
@@ -54,7 +53,6 @@ class Captured:
         if executemany and isinstance(parameters, list):  # a multi-row INSERT comes as one flat tuple instead
             parameters = parameters[0] if parameters else ()
         self.statements.setdefault(statement, tuple(parameters or ()))
-        self.runs[statement] = self.runs.get(statement, 0) + 1
 
 
 @contextlib.contextmanager
