@@ -55,7 +55,9 @@ FAST_DELIVERY = {
     "delivery_poll_seconds": "0.1",
     "delivery_lease_seconds": "5",
     "delivery_timeout_seconds": "2",
-    "delivery_retry_schedule": "0.5,1,1,2,2,2,3,3,3,5,5,5,5,5,5,5,5,5,5,5",
+    # About 170 s of retries: longer than the receiver's outage can last on a loaded machine (it ends with the
+    # load's progress), so that a delivery fails only if something is really lost, never by running out of tries.
+    "delivery_retry_schedule": ",".join(["0.5", "1", "1", "2", "2", "2", "3", "3", "3", *["5"] * 30]),
 }
 INGEST_LIMITS = {
     # Each submission of the load comes from its own address; the form may take all of them.
