@@ -399,8 +399,7 @@ async def _enqueue_all(db: Database, settings: Settings, url: str, messages: int
         )
     for first in range(0, messages, _ENQUEUE_BATCH):
         events = [Event(workspace.id, _EVENT_TYPE, _payload(index)) for index in range(first, first + _ENQUEUE_BATCH)]
-        async with db.session(write=True) as session:
-            await enqueue_many(session, events[: messages - first])
+        await db.transact(enqueue_many, events[: messages - first])
     return time.perf_counter() - started
 
 

@@ -331,7 +331,7 @@ async def preload_people(
     chosen = []
     for form_id in form_ids:
         form = await forms.get_form(session, workspace_id=workspace_id, form_id=form_id)
-        chosen.append((form, await consent.notices_for(session, form=form)))
+        chosen.append((form, await session.run_sync(consent.notices_for, form=form)))
     written = 0
     for start in range(0, count, _CHUNK):
         batch: dict[str, list[dict[str, Any]]] = {name: [] for name in _TABLES}

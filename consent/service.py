@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
     from forms.models import Form
 
@@ -56,19 +57,17 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-async def _existing(session: AsyncSession, form_id: str) -> list[ConsentNotice]:
+def _existing(session: Session, form_id: str) -> list[ConsentNotice]:
     return list(
-        (
-            await session.scalars(
-                select(ConsentNotice)
-                .where(ConsentNotice.form_id == form_id)
-                .order_by(ConsentNotice.purpose, ConsentNotice.version)
-            )
+        session.scalars(
+            select(ConsentNotice)
+            .where(ConsentNotice.form_id == form_id)
+            .order_by(ConsentNotice.purpose, ConsentNotice.version)
         ).all()
     )
 
 
-async def notices_for(session: AsyncSession, *, form: Form) -> dict[str, ConsentNotice]:
+def notices_for(session: Session, *, form: Form) -> dict[str, ConsentNotice]:
     """The notice of each of the form's consent purposes as the form stands now, created on first use.
 
     A text seen before maps to its existing notice; a new text for a purpose becomes that purpose's next version.
@@ -76,7 +75,8 @@ async def notices_for(session: AsyncSession, *, form: Form) -> dict[str, Consent
     first wins, and this one reads it back (a savepoint keeps the caller's transaction usable on PostgreSQL).
 
     Args:
-        session: A write session (it may insert notices).
+        session: A write transaction's synchronous session (it may insert notices); from async code,
+            ``await session.run_sync(notices_for, form=form)``.
         form: The form whose current consent texts are wanted.
 
     Returns:
@@ -84,7 +84,7 @@ async def notices_for(session: AsyncSession, *, form: Form) -> dict[str, Consent
     """
     wanted = forms.definition_of(form).consents
     for _ in range(3):
-        existing = await _existing(session, form.id)
+        existing = _existing(session, form.id)
         by_key: dict[_NoticeKey, ConsentNotice] = {(n.purpose, n.channel, n.text_sha256): n for n in existing}
         latest: dict[str, int] = {}
         for notice in existing:
@@ -93,7 +93,7 @@ async def notices_for(session: AsyncSession, *, form: Form) -> dict[str, Consent
         if not missing:
             return {c.purpose: by_key[(c.purpose, c.channel, text_sha256(c.text))] for c in wanted}
         try:
-            async with session.begin_nested():
+            with session.begin_nested():
                 for consent in missing:
                     session.add(
                         ConsentNotice(
@@ -119,7 +119,7 @@ async def list_notices(session: AsyncSession, *, workspace_id: str, form_id: str
         NotFound: No such form in this workspace.
     """
     await forms.get_form(session, workspace_id=workspace_id, form_id=form_id)
-    return await _existing(session, form_id)
+    return await session.run_sync(_existing, form_id)
 
 
 async def events_of_lead(session: AsyncSession, *, lead_id: str) -> list[tuple[ConsentEvent, ConsentNotice]]:

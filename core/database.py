@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import msgspec
-from sqlalchemy import JSON, DateTime, MetaData, event, func, select, text
+from sqlalchemy import JSON, DateTime, MetaData, func, make_url, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from core.encryption import EncryptedJSON, Keyring, install_keyring
-from core.write_gate import WriteGate, WriteTurn
+from core.sqlite import WRITE_OPTION, SQLiteWriter, configure_sqlite
+from core.write_gate import WriteGate
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
     from pathlib import Path
 
+    from sqlalchemy import Table
     from sqlalchemy.engine import Dialect
-    from sqlalchemy.pool import ConnectionPoolEntry
+    from sqlalchemy.orm import Session
 
     from core.settings import Settings
 
@@ -53,14 +56,15 @@ NAMING_CONVENTION = {
 }
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-_WRITE_OPTION = "leadwire_write"
 _logger = logging.getLogger("leadwire.database")
 
 
 _AFTER_COMMIT = "leadwire_after_commit"
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+def call_after_commit(session: AsyncSession | Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once the session's transaction has committed through :meth:`Database.session`.
 
     Used to wake the delivery worker: it must not look for a message before the message is durable, and must not
@@ -80,13 +84,14 @@ async def counts_per_day(
     return [(str(d)[:10], str(k), int(n)) for d, k, n in await session.execute(statement)]
 
 
-def insert_or_skip(session: AsyncSession, model: type[Base]) -> Any:
+def insert_or_skip(session: AsyncSession | Session, model: type[Base]) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table, in the session's dialect (PostgreSQL or SQLite).
 
     A row another transaction inserted first is skipped, on PostgreSQL after waiting for that transaction.
     """
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return dialect_insert(model).on_conflict_do_nothing()
+    # Into the table rather than the mapped class: a Core INSERT skips the ORM's bulk-insert work for every row.
+    return dialect_insert(cast("Table", model.__table__)).on_conflict_do_nothing()
 
 
 def _json_dumps(value: Any) -> str:
@@ -129,42 +134,6 @@ class Base(DeclarativeBase):
         list[dict[str, Any]]: JSONType,
         list[str]: JSONType,
     }
-
-
-def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
-    """Pragmas on every connection, and explicit BEGINs so that writers take the lock up front.
-
-    The sqlite3 module's own transaction handling is switched off (``isolation_level = None``) so that SQLAlchemy
-    emits BEGIN itself: ``BEGIN IMMEDIATE`` for write sessions avoids the deadlock-prone upgrade of a read lock to a
-    write lock, which otherwise fails at once with "database is locked" under concurrent writers. A write session's
-    transaction first waits for its turn in the process's :class:`WriteGate`, when it begins, not when the session
-    opens: a request may hold a session for a while before (or without) writing.
-    """
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        # busy_timeout first: switching a fresh file to WAL needs a lock that a concurrent first connection
-        # may hold for a moment, and without a busy timeout that fails at once with "database is locked".
-        for pragma in (
-            f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            # Erased personal data must not linger in freed pages or cells of the file: overwrite it with zeros.
-            "PRAGMA secure_delete=ON",
-        ):
-            cursor.execute(pragma)
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get(_WRITE_OPTION, False)
-        if isinstance(write, WriteTurn):
-            # A synchronous event inside SQLAlchemy's greenlet: run_async awaits on the session's event loop.
-            connection.connection.dbapi_connection.run_async(lambda _driver: write.take())
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 async def reencrypt_secrets(session: AsyncSession, *, batch: int = 500) -> int:
@@ -211,6 +180,7 @@ class Database:
     """The engine and its session factories; lives on ``app.state.db`` for the life of the process."""
 
     def __init__(self, settings: Settings) -> None:
+        self._writer: SQLiteWriter | None = None
         if settings.is_sqlite:
             path = settings.sqlite_path
             if path is not None:
@@ -226,7 +196,15 @@ class Database:
                 json_deserializer=msgspec.json.decode,
                 hide_parameters=True,
             )
-            _configure_sqlite(self.engine, settings.db_busy_timeout_ms)
+            configure_sqlite(self.engine.sync_engine, settings.db_busy_timeout_ms)
+            if path is not None:  # an in-memory database exists only in its own connection: no second one
+                self._writer = SQLiteWriter(
+                    make_url(settings.database_url),
+                    busy_timeout_ms=settings.db_busy_timeout_ms,
+                    json_serializer=_json_dumps,
+                    json_deserializer=msgspec.json.decode,
+                    hide_parameters=True,
+                )
         else:
             self.engine = create_async_engine(
                 settings.database_url,
@@ -240,12 +218,15 @@ class Database:
                 pool_pre_ping=True,
             )
         # Columns of stored secrets (EncryptedJSON) find the keys on the engine's dialect.
-        install_keyring(self.engine.sync_engine.dialect, Keyring(settings.encryption_key_list))
+        keyring = Keyring(settings.encryption_key_list)
+        install_keyring(self.engine.sync_engine.dialect, keyring)
+        if self._writer is not None:
+            install_keyring(self._writer.engine.dialect, keyring)
         self.is_sqlite = settings.is_sqlite
         # SQLite has one writer at a time; this process's write transactions take their turns in order.
         self._gate = WriteGate(timeout_s=settings.db_busy_timeout_ms / 1000) if settings.is_sqlite else None
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write = async_sessionmaker(self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False)
+        self._write = async_sessionmaker(self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False)
 
     @contextlib.asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
@@ -262,7 +243,7 @@ class Database:
         if turn is not None:
             # The turn travels with the session's engine options to the "begin" event, wherever the session is used:
             # Litestar may open a request's session in one task, use it in another and close it in a third.
-            session = self._write(bind=self.engine.execution_options(**{_WRITE_OPTION: turn}))
+            session = self._write(bind=self.engine.execution_options(**{WRITE_OPTION: turn}))
         else:
             session = (self._write if write else self._read)()
         async with session:
@@ -274,6 +255,40 @@ class Database:
                     turn.give_back()  # committed or rolled back: SQLite's lock is free for the next in line
             for callback in session.info.pop(_AFTER_COMMIT, ()):
                 callback()
+
+    async def transact(self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn(session, *args, **kwargs)``, a synchronous function, in one write transaction, and commit it.
+
+        For the hot write paths (a batch of submissions): on an SQLite file the whole transaction runs in one
+        hand-over to this process's writer thread (:class:`core.sqlite.SQLiteWriter`), which holds the write turn
+        throughout, so the event loop serves requests meanwhile instead of waking for every statement. Elsewhere it
+        runs through :meth:`AsyncSession.run_sync`. Either way ``fn`` gets a synchronous :class:`Session`, so one set
+        of statements serves both databases, and callbacks it registers with :func:`call_after_commit` run on the
+        event loop after the commit.
+        """
+        if self._writer is None:
+            async with self.session(write=True) as session:
+                return await session.run_sync(fn, *args, **kwargs)
+        assert self._gate is not None
+        turn = self._gate.turn()
+        await turn.take()
+        call = functools.partial(fn, **kwargs) if kwargs else fn
+        running = asyncio.get_running_loop().run_in_executor(
+            self._writer.thread, self._writer.run, call, args, _AFTER_COMMIT
+        )
+        try:
+            # A caller that is cancelled does not cancel the transaction: the turn is given back once it has ended.
+            result, callbacks = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            running.add_done_callback(lambda _done: turn.give_back())
+            raise
+        except BaseException:
+            turn.give_back()
+            raise
+        turn.give_back()
+        for callback in callbacks:
+            callback()
+        return cast("T", result)
 
     async def flush_erased(self) -> None:
         """After an erasure on SQLite, copy the write-ahead log into the file and truncate it, so that the old
@@ -300,5 +315,7 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and the writer thread's."""
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.close)
         await self.engine.dispose()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
     from core.settings import Settings
 
@@ -42,6 +43,8 @@ __all__ = (
 
 _DELIVERY = cast("Table", Delivery.__table__)  # Core statements on the hot path skip the ORM's per-row work
 _ATTEMPT = cast("Table", DeliveryAttempt.__table__)
+_MESSAGE = cast("Table", Message.__table__)
+_ENDPOINT = cast("Table", WebhookEndpoint.__table__)
 # Only the worker holding a delivery's lease may move it: every executemany UPDATE of claimed rows matches both.
 _BY_LEASE = (_DELIVERY.c.id == bindparam("b_id"), _DELIVERY.c.lease_token == bindparam("b_token"))
 _ENDPOINTS_CACHE = "leadwire_enabled_endpoints"
@@ -124,19 +127,18 @@ async def enqueue(
     Returns:
         The message as written.
     """
-    (message,) = await enqueue_many(
-        session, [Event(workspace_id, event_type, payload)], only_endpoint_id=only_endpoint_id
+    (message,) = await session.run_sync(
+        enqueue_many, [Event(workspace_id, event_type, payload)], only_endpoint_id=only_endpoint_id
     )
     return message
 
 
-async def enqueue_many(
-    session: AsyncSession, events: Sequence[Event], *, only_endpoint_id: str | None = None
-) -> list[Message]:
+def enqueue_many(session: Session, events: Sequence[Event], *, only_endpoint_id: str | None = None) -> list[Message]:
     """Write several messages and their deliveries with two multi-row INSERTs, in the caller's transaction.
 
     The ingest pipeline commits submissions in batches: this keeps a batch's outbox writes to two statements
-    whatever its size, and looks each workspace's endpoints up once per transaction.
+    whatever its size, and looks each workspace's endpoints up once per transaction. Synchronous, for the batch
+    writers (:meth:`core.database.Database.transact`); from async code, ``await session.run_sync(enqueue_many, …)``.
 
     Returns:
         The messages, in the order of ``events``.
@@ -154,8 +156,8 @@ async def enqueue_many(
     ]
     if not messages:
         return messages
-    await session.execute(
-        insert(Message),
+    session.execute(
+        insert(_MESSAGE),
         [
             {
                 "id": m.id,
@@ -169,7 +171,7 @@ async def enqueue_many(
     )
     rows = []
     for message in messages:
-        endpoints = await _enabled_endpoints(session, message.workspace_id)
+        endpoints = _enabled_endpoints(session, message.workspace_id)
         for endpoint_id, types in endpoints:
             if only_endpoint_id is not None:
                 wanted = endpoint_id == only_endpoint_id
@@ -178,21 +180,21 @@ async def enqueue_many(
             if wanted:
                 rows.append(delivery_row(message, endpoint_id, now))
     if rows:
-        await session.execute(insert(Delivery), rows)
+        session.execute(insert(_DELIVERY), rows)
     call_after_commit(session, notify_workers)
     return messages
 
 
-def forget_endpoints(session: AsyncSession) -> None:
+def forget_endpoints(session: AsyncSession | Session) -> None:
     """Drop the transaction's cached endpoint lookup: call after changing endpoints in the same transaction."""
     session.info.pop(_ENDPOINTS_CACHE, None)
 
 
-async def _enabled_endpoints(session: AsyncSession, workspace_id: str) -> list[tuple[str, list[str]]]:
+def _enabled_endpoints(session: Session, workspace_id: str) -> list[tuple[str, list[str]]]:
     """The workspace's enabled endpoints and their event filters, looked up once per transaction."""
     cache: dict[str, list[tuple[str, list[str]]]] = session.info.setdefault(_ENDPOINTS_CACHE, {})
     if workspace_id not in cache:
-        rows = await session.execute(
+        rows = session.execute(
             select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
                 WebhookEndpoint.workspace_id == workspace_id,
                 WebhookEndpoint.status == "enabled",
@@ -390,10 +392,10 @@ async def record_outcomes(session: AsyncSession, outcomes: list[Outcome], *, set
             ],
         )
         await session.execute(
-            update(WebhookEndpoint)
+            update(_ENDPOINT)
             .where(
-                WebhookEndpoint.id.in_({o.claimed.endpoint_id for o in succeeded}),
-                WebhookEndpoint.failing_since.is_not(None),
+                _ENDPOINT.c.id.in_({o.claimed.endpoint_id for o in succeeded}),
+                _ENDPOINT.c.failing_since.is_not(None),
             )
             .values(failing_since=None)
         )

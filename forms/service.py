@@ -19,6 +19,7 @@ from workspaces import service as workspaces
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
 __all__ = (
     "create_form",
@@ -111,9 +112,9 @@ async def get_published_form(session: AsyncSession, *, slug: str) -> Form | None
     )
 
 
-async def published_versions(session: AsyncSession, form_ids: set[str]) -> dict[str, int]:
+def published_versions(session: Session, form_ids: set[str]) -> dict[str, int]:
     """The current version of each of these forms that is still published (not archived, a draft or deleted)."""
-    rows = await session.execute(
+    rows = session.execute(
         select(Form.id, Form.version).where(
             Form.id.in_(form_ids), Form.status == "published", Form.deleted_at.is_(None)
         )

@@ -13,7 +13,7 @@ from ingest.models import Submission
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
 __all__ = ("ConsentLedger",)
 
@@ -26,20 +26,20 @@ class ConsentLedger:
         self._unconfirmed = unconfirmed
 
     @classmethod
-    async def load(cls, session: AsyncSession, lead_ids: Collection[str]) -> ConsentLedger:
+    def load(cls, session: Session, lead_ids: Collection[str]) -> ConsentLedger:
         """The stored events of these leads (people created by this batch have none: pass only the known ones)."""
         events: dict[str, list[ConsentEvent]] = {}
         unconfirmed: set[str] = set()
         if lead_ids:
             ids = sorted(lead_ids)
-            stored = await session.scalars(
+            stored = session.scalars(
                 select(ConsentEvent)
                 .where(ConsentEvent.lead_id.in_(ids))
                 .order_by(ConsentEvent.recorded_at, ConsentEvent.id)
             )
             for event in stored:
                 events.setdefault(event.lead_id, []).append(event)
-            pending = await session.scalars(
+            pending = session.scalars(
                 select(Submission.id).where(Submission.lead_id.in_(ids), Submission.confirmation == "pending")
             )
             unconfirmed.update(pending)

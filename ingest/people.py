@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from sqlalchemy import Table
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
 __all__ = ("Person", "PersonKey", "by_group", "find_or_create_people", "save_people")
 
@@ -69,8 +69,8 @@ def by_group(pairs: Iterable[tuple[G, str]]) -> dict[G, list[str]]:
     return groups
 
 
-async def _select(
-    session: AsyncSession, kind: str, pairs: list[tuple[str, str]], by_id: dict[str, Person]
+def _select(
+    session: Session, kind: str, pairs: list[tuple[str, str]], by_id: dict[str, Person]
 ) -> dict[PersonKey, Person]:
     """The leads of these (workspace, value) pairs, locked on PostgreSQL (``FOR UPDATE``, in one order).
 
@@ -88,7 +88,7 @@ async def _select(
         statement = select(Lead).where(Lead.workspace_id == workspace_id, column.in_(values)).with_for_update(of=Lead)
         if postgres:
             statement = statement.order_by(column, Lead.id)
-        leads.extend((await session.scalars(statement)).all())
+        leads.extend(session.scalars(statement).all())
     # The order of the matches, in Python: a phone number matches the lead known only by it first, else the oldest
     # lead that has it.
     leads.sort(key=lambda lead: (lead.email is not None, lead.id) if kind == "phone" else (False, lead.id))
@@ -111,8 +111,8 @@ async def _select(
     return found
 
 
-async def find_or_create_people(
-    session: AsyncSession, wanted: dict[PersonKey, dict[str, Any]], now: datetime
+def find_or_create_people(
+    session: Session, wanted: dict[PersonKey, dict[str, Any]], now: datetime
 ) -> dict[PersonKey, Person]:
     """The lead of every person key, creating the missing ones from the given first values.
 
@@ -131,7 +131,7 @@ async def find_or_create_people(
     for kind in ("email", "phone"):
         pairs = sorted((ws, value) for ws, k, value in wanted if k == kind)
         if pairs:
-            people.update(await _select(session, kind, pairs, by_id))
+            people.update(_select(session, kind, pairs, by_id))
     missing = sorted(key for key in wanted if key not in people)
     if not missing:
         return people
@@ -152,7 +152,7 @@ async def find_or_create_people(
                 "updated_at": now,
             }
         )
-    inserted = await session.execute(insert_or_skip(session, Lead).returning(_LEAD.c.id, _LEAD.c.workspace_id), rows)
+    inserted = session.execute(insert_or_skip(session, Lead).returning(_LEAD.c.id, _LEAD.c.workspace_id), rows)
     created = {row.id for row in inserted}
     lost: list[PersonKey] = []
     for key, row in zip(missing, rows, strict=True):
@@ -173,11 +173,11 @@ async def find_or_create_people(
     for kind in ("email", "phone"):  # created meanwhile by another transaction: read and lock theirs
         pairs = sorted((ws, value) for ws, k, value in lost if k == kind)
         if pairs:
-            people.update(await _select(session, kind, pairs, by_id))
+            people.update(_select(session, kind, pairs, by_id))
     return people
 
 
-async def save_people(session: AsyncSession, people: Iterable[Person], now: datetime) -> None:
+def save_people(session: Session, people: Iterable[Person], now: datetime) -> None:
     """Write back every changed lead with one executemany ``UPDATE``."""
     rows = [
         {
@@ -194,4 +194,4 @@ async def save_people(session: AsyncSession, people: Iterable[Person], now: date
         if p.changed
     ]
     if rows:
-        await session.execute(update(_LEAD).where(_LEAD.c.id == bindparam("b_id")), rows)
+        session.execute(update(_LEAD).where(_LEAD.c.id == bindparam("b_id")), rows)

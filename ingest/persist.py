@@ -24,7 +24,7 @@ from ingest.people import Person, PersonKey, by_group, find_or_create_people, sa
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
 
     from consent.models import ConsentNotice
     from forms.models import Form
@@ -110,9 +110,9 @@ def fingerprint(form_id: str, clean: CleanSubmission) -> str:
     return hashlib.sha256(document).hexdigest()
 
 
-async def _refuse_outdated(session: AsyncSession, items: list[Pending]) -> dict[int, Written]:
+def _refuse_outdated(session: Session, items: list[Pending]) -> dict[int, Written]:
     """Items whose form was unpublished, or changed, since it was read (the pipeline's form cache may be stale)."""
-    versions = await forms.published_versions(session, {item.form.id for item in items})
+    versions = forms.published_versions(session, {item.form.id for item in items})
     refused: dict[int, Written] = {}
     for i, item in enumerate(items):
         version = versions.get(item.form.id)
@@ -131,8 +131,8 @@ def _key_id(item: Pending) -> _KeyId:
     return (item.form.id, item.idempotency_scope, cast("str", item.idempotency_key))
 
 
-async def _claim_idempotency_keys(
-    session: AsyncSession, indexes: list[int], items: list[Pending], now: datetime
+def _claim_idempotency_keys(
+    session: Session, indexes: list[int], items: list[Pending], now: datetime
 ) -> dict[int, Written]:
     """Store each item's key with its response, or say how the key was used before."""
     keyed = [(i, items[i]) for i in indexes if items[i].idempotency_key is not None]
@@ -144,7 +144,7 @@ async def _claim_idempotency_keys(
         sorted(((item.form.id, item.idempotency_scope), cast("str", item.idempotency_key)) for _, item in keyed)
     )
     for (form_id, scope), keys in groups.items():
-        await session.execute(
+        session.execute(
             delete(IdempotencyRecord).where(
                 IdempotencyRecord.form_id == form_id,
                 IdempotencyRecord.scope == scope,
@@ -152,7 +152,7 @@ async def _claim_idempotency_keys(
                 IdempotencyRecord.expires_at <= now,
             )
         )
-    known = await _stored(session, groups)
+    known = _stored(session, groups)
     answered: dict[int, Written] = {}
     rows: list[dict[str, Any]] = []
     claimed: dict[_KeyId, int] = {}
@@ -181,7 +181,7 @@ async def _claim_idempotency_keys(
     if rows:
         # One order for every batch: fewer deadlocks.
         rows.sort(key=lambda row: (row["form_id"], row["scope"], row["key"]))
-        await session.execute(insert(IdempotencyRecord), rows)
+        session.execute(insert(_IDEMPOTENCY), rows)
     for index, item in keyed:
         key_id = _key_id(item)
         if claimed.get(key_id) == index:
@@ -195,13 +195,13 @@ async def _claim_idempotency_keys(
     return answered
 
 
-async def _stored(
-    session: AsyncSession, groups: dict[tuple[str, str], list[str]]
+def _stored(
+    session: Session, groups: dict[tuple[str, str], list[str]]
 ) -> dict[_KeyId, tuple[str, StoredResponse, str]]:
     """The stored keys among these keys by (form id, scope)."""
     found: dict[_KeyId, tuple[str, StoredResponse, str]] = {}
     for (form_id, scope), keys in groups.items():
-        rows = await session.execute(
+        rows = session.execute(
             select(
                 _IDEMPOTENCY.c.form_id,
                 _IDEMPOTENCY.c.scope,
@@ -265,8 +265,8 @@ def _submission_row(item: Pending, verdict: str, lead_id: str | None, fp: str) -
     }
 
 
-async def _recent_fingerprints(
-    session: AsyncSession, items: list[Pending], prints: dict[int, str], now: datetime
+def _recent_fingerprints(
+    session: Session, items: list[Pending], prints: dict[int, str], now: datetime
 ) -> dict[tuple[str, str], datetime]:
     """When each (form, fingerprint) of the batch was last accepted inside the longest de-duplication window."""
     pairs = sorted({(items[i].form.id, fp) for i, fp in prints.items()})
@@ -275,7 +275,7 @@ async def _recent_fingerprints(
     longest = max(items[i].dedupe_window_seconds for i in prints)
     latest: dict[tuple[str, str], datetime] = {}
     for form_id, fps in by_group(pairs).items():
-        rows = await session.execute(
+        rows = session.execute(
             select(_SUBMISSION.c.fingerprint, _SUBMISSION.c.created_at).where(
                 _SUBMISSION.c.form_id == form_id,
                 _SUBMISSION.c.fingerprint.in_(fps),
@@ -294,9 +294,7 @@ _NOTICES: dict[tuple[str, int], dict[str, ConsentNotice]] = {}
 _MAX_NOTICES = 10_000
 
 
-async def _notices(
-    session: AsyncSession, items: list[Pending], accepted: list[int]
-) -> dict[str, dict[str, ConsentNotice]]:
+def _notices(session: Session, items: list[Pending], accepted: list[int]) -> dict[str, dict[str, ConsentNotice]]:
     by_form: dict[str, dict[str, ConsentNotice]] = {}
     for index in accepted:
         form = items[index].form
@@ -305,7 +303,7 @@ async def _notices(
         key = (form.id, form.version)
         cached = _NOTICES.get(key)
         if cached is None:
-            cached = await consent.notices_for(session, form=form)
+            cached = consent.notices_for(session, form=form)
             call_after_commit(session, functools.partial(_remember_notices, key, cached))
         by_form[form.id] = cached
     return by_form
@@ -451,7 +449,7 @@ def _verdicts(
     return verdicts
 
 
-async def write_batch(session: AsyncSession, items: list[Pending], now: datetime) -> list[Written]:
+def write_batch(session: Session, items: list[Pending], now: datetime) -> list[Written]:
     """Store a batch of submissions in the caller's transaction and enqueue their webhooks.
 
     In order: idempotency keys are claimed (a reused key answers with the stored response); the people of the
@@ -460,21 +458,20 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
     leads and the outbox rows are written with one multi-row statement each.
 
     Args:
-        session: A write transaction; the caller commits it and only then answers the clients.
+        session: A write transaction's synchronous session (run by :meth:`core.database.Database.transact`); the
+            caller commits it and only then answers the clients.
         items: The batch, in arrival order (earlier items win de-duplication).
         now: The batch's time (the transaction's view of "now" for windows and expiry).
     """
-    answered = await _refuse_outdated(session, items)
-    answered.update(
-        await _claim_idempotency_keys(session, [i for i in range(len(items)) if i not in answered], items, now)
-    )
+    answered = _refuse_outdated(session, items)
+    answered.update(_claim_idempotency_keys(session, [i for i in range(len(items)) if i not in answered], items, now))
     live = [i for i in range(len(items)) if i not in answered]
     wanted: dict[PersonKey, dict[str, Any]] = {}
     for index in live:
         key = items[index].person_key
         if key is not None and items[index].spam_reason is None and not items[index].test_lead:
             wanted.setdefault(key, _person_values(items[index]))
-    people = await find_or_create_people(session, wanted, now) if wanted else {}
+    people = find_or_create_people(session, wanted, now) if wanted else {}
     prints = {
         i: fingerprint(items[i].form.id, items[i].clean)
         for i in live
@@ -482,20 +479,18 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
     }
     # A person created just now has sent nothing before: only people known before this batch can send a duplicate.
     known = {i: fp for i, fp in prints.items() if (key := items[i].person_key) is not None and not people[key].is_new}
-    last_accepted = await _recent_fingerprints(session, items, known, now)
+    last_accepted = _recent_fingerprints(session, items, known, now)
 
     verdicts = _verdicts(items, live, prints, last_accepted)
     accepted = [i for i in live if verdicts[i] == "accepted"]
     anonymous = {(items[i].form.workspace_id, "anonymous", items[i].submission_id): i for i in accepted}
     anonymous = {key: i for key, i in anonymous.items() if items[i].person_key is None}
     if anonymous:  # neither email nor phone: each accepted submission is a lead of its own
-        people.update(
-            await find_or_create_people(session, {k: _person_values(items[i]) for k, i in anonymous.items()}, now)
-        )
-    notices = await _notices(session, items, accepted)
+        people.update(find_or_create_people(session, {k: _person_values(items[i]) for k, i in anonymous.items()}, now))
+    notices = _notices(session, items, accepted)
 
     # Only people known before this batch have stored consents to weigh the new ones against.
-    ledger = await ConsentLedger.load(
+    ledger = ConsentLedger.load(
         session, {people[k].id for i in accepted if (k := items[i].person_key) is not None and not people[k].is_new}
     )
     submissions: list[dict[str, Any]] = []
@@ -513,12 +508,12 @@ async def write_batch(session: AsyncSession, items: list[Pending], now: datetime
         consent_rows.extend(rows)
         state = ledger.record(person.id, rows, unconfirmed=item.submission_id if item.double_opt_in else None)
         events.append(_lead_event(item, person, row, (rows, state), notices[item.form.id]))
-    messages = await delivery.enqueue_many(session, events)
+    messages = delivery.enqueue_many(session, events)
     for row, message in zip((r for r in submissions if r["event_type"]), messages, strict=True):
         row["message_id"] = message.id
-    await save_people(session, {id(p): p for p in people.values()}.values(), now)
+    save_people(session, {id(p): p for p in people.values()}.values(), now)
     if submissions:
-        await session.execute(insert(_SUBMISSION), submissions)
+        session.execute(insert(_SUBMISSION), submissions)
     if consent_rows:
-        await session.execute(insert(_CONSENT_EVENT), consent_rows)
+        session.execute(insert(_CONSENT_EVENT), consent_rows)
     return [answered.get(i) or Written(items[i].submission_id, verdicts[i]) for i in range(len(items))]

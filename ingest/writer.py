@@ -127,8 +127,7 @@ class SubmissionWriter:
         """Write the batch, retrying transient failures (a lock timeout, a deadlock, a key taken meanwhile)."""
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                async with self._db.session(write=True) as session:
-                    return await write_batch(session, items, utcnow())
+                return await self._db.transact(write_batch, items, utcnow())
             except (OperationalError, IntegrityError) as exc:
                 if attempt == _ATTEMPTS:
                     raise

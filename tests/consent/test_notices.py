@@ -38,7 +38,7 @@ async def make_form(db: Database, tenant: Tenant) -> str:
 async def current_notices(db: Database, tenant: Tenant, form_id: str) -> dict[str, ConsentNotice]:
     async with db.session(write=True) as session:
         form = await forms.get_form(session, workspace_id=tenant.workspace_id, form_id=form_id)
-        return await service.notices_for(session, form=form)
+        return await session.run_sync(service.notices_for, form=form)
 
 
 async def set_marketing_text(db: Database, tenant: Tenant, form_id: str, text: str) -> None:

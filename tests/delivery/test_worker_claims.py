@@ -43,10 +43,9 @@ async def test_a_backlog_for_one_endpoint_never_leaves_the_worker_idle(
                 secrets=[{"secret": new_secret(), "expires_at": None}],
             )
         )  # fmt: skip
-    async with db.session(write=True) as session:
-        await outbox.enqueue_many(
-            session, [outbox.Event(tenant.workspace_id, "lead.created", {"n": n}) for n in range(BACKLOG)]
-        )
+    await db.transact(
+        outbox.enqueue_many, [outbox.Event(tenant.workspace_id, "lead.created", {"n": n}) for n in range(BACKLOG)]
+    )
 
     worker = DeliveryWorker(db, settings)
     record_outcomes = outbox.record_outcomes
