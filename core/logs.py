@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
-import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar.enums import ScopeType
+
+from core.ids import random_hex
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -116,7 +117,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         sent = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        request_id = sent if _ACCEPTABLE.fullmatch(sent) else secrets.token_hex(8)
+        request_id = sent if _ACCEPTABLE.fullmatch(sent) else random_hex(8)
         token = _REQUEST_ID.set(request_id)
 
         async def send_with_id(message: Message) -> None:
