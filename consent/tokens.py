@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.serializer import Serializer
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -23,9 +26,23 @@ class ExpiredLink(Exception):
     """The link is genuine but too old."""
 
 
+class _ReceiptSerializer(URLSafeSerializer):
+    """URL-safe tokens without the attempt at zlib compression, which never pays for a short id (every submission
+    makes a receipt): the same tokens as before, and tokens of either kind still load."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
+@functools.lru_cache(maxsize=4)
+def _receipts(secret_key: str) -> URLSafeSerializer:
+    # The signer's key is derived from the secret once, not for every token.
+    return _ReceiptSerializer(secret_key, salt=_RECEIPT_SALT)
+
+
 def receipt_token(settings: Settings, submission_id: str) -> str:
     """The token of the receipt of one submission; receipts do not expire (withdrawal must stay possible)."""
-    return URLSafeSerializer(settings.secret_key, salt=_RECEIPT_SALT).dumps(submission_id)
+    return _receipts(settings.secret_key).dumps(submission_id)
 
 
 def read_receipt(settings: Settings, token: str) -> str:
@@ -35,7 +52,7 @@ def read_receipt(settings: Settings, token: str) -> str:
         InvalidLink: Forged or altered.
     """
     try:
-        return str(URLSafeSerializer(settings.secret_key, salt=_RECEIPT_SALT).loads(token))
+        return str(_receipts(settings.secret_key).loads(token))
     except (BadSignature, UnicodeError, ValueError) as exc:
         raise InvalidLink from exc
 
