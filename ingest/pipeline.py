@@ -5,6 +5,8 @@ Rate limits run before all of this, as a guard, before the body is even read (se
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -218,6 +220,7 @@ class FormCache:
         self._ttl = ttl
         self._size = size
         self._forms: dict[str, tuple[float, Form]] = {}
+        self._loading: dict[str, asyncio.Future[Form]] = {}
 
     async def get(self, slug: str, *, fresh: bool = False) -> Form:
         """The published form behind ``slug``; ``fresh`` skips the cache.
@@ -229,6 +232,21 @@ class FormCache:
         cached = self._forms.get(slug)
         if cached is not None and cached[0] > now and not fresh:
             return cached[1]
+        loading = self._loading.get(slug)
+        if loading is None or fresh:
+            # One read per slug at a time: when the entry expires, every request in flight would read it otherwise.
+            loading = asyncio.ensure_future(self._load(slug, now))
+            self._loading[slug] = loading
+            loading.add_done_callback(functools.partial(self._loaded, slug))
+        return await asyncio.shield(loading)
+
+    def _loaded(self, slug: str, done: asyncio.Future[Form]) -> None:
+        if self._loading.get(slug) is done:
+            del self._loading[slug]
+        if not done.cancelled():
+            done.exception()  # retrieved here too: the requests that waited for it may all have gone
+
+    async def _load(self, slug: str, now: float) -> Form:
         form = await published_form(self._db, slug)
         if len(self._forms) >= self._size:
             self._forms.clear()
