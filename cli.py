@@ -7,7 +7,10 @@ import asyncio
 import gc
 import json
 import logging
+import os
+import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -210,13 +213,46 @@ def _cmd_rotate_encryption_key(settings: Settings, _args: argparse.Namespace) ->
     return 0
 
 
+def _program() -> str:
+    """This command as the user can type it again here: ``leadwire`` when the shell finds it, else its path.
+
+    ``make run`` starts ``.venv/bin/leadwire``, which is not on ``PATH`` unless the virtualenv is activated.
+    """
+    invoked = sys.argv[0]
+    if Path(invoked).name != "leadwire":
+        return "leadwire"  # `python -m cli`
+    found = shutil.which("leadwire")
+    if found and Path(found).resolve() == Path(invoked).resolve():
+        return "leadwire"
+    return min(invoked, os.path.relpath(invoked), key=len)
+
+
+_WORKSPACES_SHOWN = 5  # `make run` on an operator's database is not the place for all of them
+
+
+def _print_existing_workspaces(settings: Settings) -> None:
+    from workspaces import service
+
+    async def work(session: AsyncSession) -> list[tuple[str, str]]:
+        return [(w.id, w.name) for w in await service.list_workspaces(session)]
+
+    base = settings.public_base_url.rstrip("/")
+    print("demo: the database already has a workspace; nothing created (keys are shown only once).")
+    workspaces = _with_session(settings, work, write=False)
+    for workspace_id, name in workspaces[:_WORKSPACES_SHOWN]:
+        print(f"  workspace:  {workspace_id}  ({name})")
+        print(f"  new key:    {_program()} workspace key {workspace_id}")
+    if len(workspaces) > _WORKSPACES_SHOWN:
+        print(f"  and {len(workspaces) - _WORKSPACES_SHOWN} more: {_program()} workspace list")
+    print(f"  console:    {base}/console")
+
+
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from forms import demo
 
     result = _with_session(settings, lambda session: demo.create_demo(session, if_empty=args.if_empty), write=True)
     if result is None:
-        print("demo: the database already has a workspace; nothing created (keys are shown only once).")
-        print("      make another key with: leadwire workspace key WORKSPACE_ID")
+        _print_existing_workspaces(settings)
         return 0
     base = settings.public_base_url.rstrip("/")
     _print(
@@ -229,6 +265,7 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             f"  form:       {result['form_id']}  slug {result['form_slug']}",
             f"  public URL: {base}/f/{result['form_slug']}",
             f"  console:    {base}/console   (sign in with the API key)",
+            f"  new key:    {_program()} workspace key {result['workspace_id']}",
             f"  try:        curl -H 'Authorization: Bearer {result['api_key']}' {base}/api/v1/forms",
         ],
     )
