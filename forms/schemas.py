@@ -93,6 +93,12 @@ class FormSettings(msgspec.Struct, forbid_unknown_fields=True):
     dedupe_window_seconds: Annotated[int, Meta(ge=0, le=30 * 86_400)] = 86_400
     default_phone_region: Annotated[str, Meta(min_length=2, max_length=2)] | None = None
     double_opt_in: bool = False
+    """Hold each lead until the person confirms: the CRM gets ``lead.confirmation_requested`` and sends the email."""
+    accept_plain_posts: bool = False
+    """Take browser posts that carry no render token: a plain ``<form action=".../f/{slug}">`` on your own pages.
+
+    The honeypot, the ``allowed_origins`` check and the rate limits still apply; a token that is sent is still checked.
+    Off, such posts are kept as spam (``no_render_token``)."""
     theme_color: _Colour | None = None
     """The colour of the hosted page's button and focus ring, ``#rrggbb``; Leadwire's blue when unset."""
     privacy_notice_url: _PrivacyUrl | None = None
@@ -110,6 +116,7 @@ class FormSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
     dedupe_window_seconds: Annotated[int, Meta(ge=0, le=30 * 86_400)] | UnsetType = UNSET
     default_phone_region: Annotated[str, Meta(min_length=2, max_length=2)] | UnsetType | None = UNSET
     double_opt_in: bool | UnsetType = UNSET
+    accept_plain_posts: bool | UnsetType = UNSET
     theme_color: _Colour | UnsetType | None = UNSET
     privacy_notice_url: _PrivacyUrl | UnsetType | None = UNSET
     language: Annotated[str, Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] | UnsetType = UNSET

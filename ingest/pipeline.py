@@ -314,6 +314,7 @@ def _prepare(
             origin=request_origin(facts.origin, facts.referer),
             own_origin=services.own_origin,
             settings=settings,
+            accept_plain_posts=definition.settings.accept_plain_posts,
         )
     # 4. The rows: the idempotency key's stored answer is written with them.
     now = utcnow()

@@ -102,18 +102,20 @@ def judge(
     origin: str | None,
     own_origin: str | None,
     settings: Settings,
+    accept_plain_posts: bool = False,
 ) -> SpamVerdict:
     """Look for the marks of a bot, cheapest first.
 
     - ``honeypot``: the hidden ``_hp`` field, which people never see, was filled in;
-    - the render token ``_t`` is missing (browser posts only: JSON clients may post without one), forged, for
-      another form, older than ``render_token_max_age_seconds``, or younger than ``spam_min_fill_seconds``;
+    - the render token ``_t`` is missing (browser posts only: JSON clients may post without one, and so may browser
+      posts to a form that ``accept_plain_posts`` from the marketer's own pages), forged, for another form, older
+      than ``render_token_max_age_seconds``, or younger than ``spam_min_fill_seconds``;
     - ``origin``: the post came from a site that is not in the form's ``allowed_origins`` (the hosted page's
       own origin is always allowed).
     """
     if raw.meta.get("_hp", "").strip():
         return SpamVerdict("honeypot")
-    if raw.is_json and not raw.meta.get("_t"):
+    if (raw.is_json or accept_plain_posts) and not raw.meta.get("_t"):
         problem = None
     else:
         problem = _token_problem(raw.meta.get("_t"), form_id=form_id, settings=settings)
