@@ -25,7 +25,7 @@ from delivery.history import (
 from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
 from delivery.outbox import Event, enqueue, enqueue_many, forget_endpoints
 from delivery.signing import new_secret, verify
-from delivery.ssrf import UnsafeTargetError, check_endpoint_url
+from delivery.ssrf import NonPublicTargetError, UnsafeTargetError, check_endpoint_url
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:
@@ -62,11 +62,22 @@ __all__ = (
 )
 
 
+_PRIVATE_TARGETS_HINT = (
+    # Worded so as to name no kind of address: a refused name must not tell what it resolves to.
+    " (for local development only, LEADWIRE_ALLOW_PRIVATE_WEBHOOK_TARGETS=true allows addresses that are not public)"
+)
+_TEST_MESSAGE = "This is a test event sent from Leadwire to check that this endpoint receives and verifies webhooks."
+
+
 async def _checked_url(url: str, settings: Settings) -> str:
     try:
         return await check_endpoint_url(url, allow_private=settings.allow_private_webhook_targets)
     except UnsafeTargetError as exc:
-        raise ValidationFailed([FieldError("url", "unsafe_url", str(exc))]) from exc
+        message = str(exc)
+        if isinstance(exc, NonPublicTargetError):
+            # Testing against a receiver on this machine is the first thing people try: name the way to allow it.
+            message += _PRIVATE_TARGETS_HINT
+        raise ValidationFailed([FieldError("url", "unsafe_url", message)]) from exc
 
 
 async def create_endpoint(
@@ -230,8 +241,15 @@ async def send_test_event(session: AsyncSession, *, workspace_id: str, endpoint_
     endpoint = await get_endpoint(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
     if endpoint.status != "enabled":
         raise Conflict("the endpoint is disabled; enable it to send a test event")
+    # Enough for a receiver to tell a test from a lead and to check its wiring: who sent it, to which endpoint, when.
+    payload = {
+        "message": _TEST_MESSAGE,
+        "workspace_id": workspace_id,
+        "endpoint_id": endpoint.id,
+        "sent_at": utcnow().isoformat().replace("+00:00", "Z"),
+    }
     message = await enqueue(
-        session, workspace_id=workspace_id, event_type="webhook.test", payload={}, only_endpoint_id=endpoint.id
+        session, workspace_id=workspace_id, event_type="webhook.test", payload=payload, only_endpoint_id=endpoint.id
     )
     return message.id
 

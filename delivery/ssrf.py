@@ -20,7 +20,14 @@ if TYPE_CHECKING:
     from aiohttp.abc import ResolveResult
     from aiohttp.tracing import Trace
 
-__all__ = ("GuardedResolver", "UnsafeTargetError", "check_endpoint_url", "guarded_connector", "is_public_address")
+__all__ = (
+    "GuardedResolver",
+    "NonPublicTargetError",
+    "UnsafeTargetError",
+    "check_endpoint_url",
+    "guarded_connector",
+    "is_public_address",
+)
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -127,6 +134,13 @@ class UnsafeTargetError(ValueError):
     """
 
 
+class NonPublicTargetError(UnsafeTargetError):
+    """The URL is well formed but leads to a loopback, private or reserved address.
+
+    The one refusal that ``LEADWIRE_ALLOW_PRIVATE_WEBHOOK_TARGETS`` lifts, so the API can say so (and no other).
+    """
+
+
 def _refusal(address: IPAddress) -> str | None:
     """Why ``address`` is not public (a phrase such as ``"a private address"``), or ``None`` if it is."""
     if isinstance(address, ipaddress.IPv6Address):
@@ -208,7 +222,7 @@ def _refuse_non_public(host: str, addresses: Sequence[str]) -> None:
             raise UnsafeTargetError(f"{host} resolves to something that is not an IP address; {_ONLY_PUBLIC}")
         reason = _refusal(address)
         if reason is not None:
-            raise UnsafeTargetError(_describe(host, address, reason))
+            raise NonPublicTargetError(_describe(host, address, reason))
 
 
 def _refuse_legacy_ipv4(host: str, *, allow_private: bool) -> None:
@@ -217,7 +231,7 @@ def _refuse_legacy_ipv4(host: str, *, allow_private: bool) -> None:
         return
     reason = None if allow_private else _refusal(legacy)
     if reason is not None:
-        raise UnsafeTargetError(f"{host} means {legacy}, {reason}; {_ONLY_PUBLIC}")
+        raise NonPublicTargetError(f"{host} means {legacy}, {reason}; {_ONLY_PUBLIC}")
     raise UnsafeTargetError(f"{host} is a non-standard way of writing the IP address {legacy}; write {legacy} instead")
 
 

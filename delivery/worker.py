@@ -15,6 +15,7 @@ import msgspec
 
 from core.database import utcnow
 from delivery import outbox
+from delivery.failures import describe_failure
 from delivery.signing import webhook_headers
 from delivery.ssrf import UnsafeTargetError, guarded_connector
 from delivery.wakeup import subscribe
@@ -354,7 +355,7 @@ class DeliveryWorker:
         except TimeoutError:
             error = f"timed out after {self.settings.delivery_timeout_seconds:g}s"
         except aiohttp.ClientError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe_failure(exc)
         return outbox.Outcome(
             claimed=claimed, attempted_at=attempted_at, duration_ms=elapsed_ms(), error=_storable(error)[:500]
         )
