@@ -126,6 +126,7 @@ def editor_values(
         "dedupe_window_seconds": dedupe_seconds,
         "default_phone_region": _text(form, "default_phone_region").upper() or None,
         "double_opt_in": bool(form.get("double_opt_in")),
+        "accept_plain_posts": bool(form.get("accept_plain_posts")),
         "theme_color": _text(form, "theme_color") or None,
         "privacy_notice_url": _text(form, "privacy_notice_url") or None,
     }
@@ -158,6 +159,7 @@ def editor_rows(values: dict[str, Any] | None, definition: Definition) -> dict[s
             "dedupe_hours": f"{raw['dedupe_window_seconds'] / 3600:g}",
             "default_phone_region": raw["default_phone_region"] or "",
             "double_opt_in": raw["double_opt_in"],
+            "accept_plain_posts": raw.get("accept_plain_posts", False),
             "theme_color": raw["theme_color"] or "",
             "privacy_notice_url": raw["privacy_notice_url"] or "",
         },

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from console.charts import Series, last_days, stacked_bars
 from console.forms_editor import ROW_SLACK, editor_rows, editor_values
+from console.messages import SPAM_REASONS, editor_errors
 from console.session import (
     ConsoleUser,
     CsrfFailed,
@@ -36,6 +37,7 @@ from core.errors import Conflict, FieldError, NotFound, PreconditionFailed, Vali
 from core.settings import Settings
 from delivery import service as delivery
 from delivery.schemas import EndpointCreate, EndpointUpdate
+from embeds.plain_form import plain_form_html
 from embeds.render import page_context
 from embeds.snippet import embed_out
 from forms import service as forms
@@ -72,6 +74,7 @@ _NOTICES = {
     "erased": "The person's data was erased. Their consent history is kept, without personal data.",
     "withdrawn": "The consent is withdrawn, and the CRM endpoints are told (consent.withdrawn).",
     "saved": "Saved.",
+    "created": "Form created. It is a draft: shape it below, then publish it.",
     "published": "Published: the public link and the snippet work now.",
     "archived": "Archived: the public link and the snippet no longer take submissions.",
     "enabled": "The endpoint is enabled.",
@@ -133,10 +136,7 @@ def page(
 
 
 def _errors(exc: ValidationFailed | msgspec.ValidationError) -> list[str]:
-    if isinstance(exc, msgspec.ValidationError):
-        message, _, where = str(exc).partition(" - at `$.")
-        return [f"{where.rstrip('`')}: {message}" if where else message]
-    return [f"{error.field}: {error.message}" for error in exc.errors]
+    return editor_errors(exc)  # in the editor's words: never "Expected `str` matching regex"
 
 
 async def _forms_of(session: AsyncSession, user: ConsoleUser) -> list[Form]:
@@ -260,11 +260,20 @@ async def dashboard(
 # --- forms ------------------------------------------------------------------------------------------------------------
 
 
+async def _spam_since(session: AsyncSession, user: ConsoleUser) -> list[tuple[str, str, int]]:
+    """Spam of the last 30 days per form and reason: spam is answered like a lead, so only this shows it."""
+    since = datetime.now(UTC) - timedelta(days=30)
+    return await ingest.spam_reasons(session, workspace_id=user.workspace_id, since=since)
+
+
 @get("/forms")
 async def forms_list(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser]
 ) -> Template:
-    return page(request, "forms", user, forms=await _forms_of(db_session, user))
+    spam: dict[str, int] = {}
+    for form_id, _, n in await _spam_since(db_session, user):
+        spam[form_id] = spam.get(form_id, 0) + n
+    return page(request, "forms", user, forms=await _forms_of(db_session, user), spam=spam)
 
 
 @post("/forms", status_code=303)
@@ -285,7 +294,7 @@ async def form_create(
         FormCreate,
     )
     created = await forms.create_form(db_session, workspace_id=user.workspace_id, data=starter, actor=user.caller.actor)
-    return Redirect(f"/console/forms/{created.id}?done=saved", status_code=303)
+    return Redirect(f"/console/forms/{created.id}?done=created", status_code=303)
 
 
 def _editor(
@@ -293,6 +302,7 @@ def _editor(
 ) -> Template:
     definition = forms.definition_of(form)
     values = extra.pop("values", None)
+    embed = embed_out(form, settings)
     return page(
         request,
         "form_edit",
@@ -300,7 +310,10 @@ def _editor(
         status_code=extra.pop("status_code", 200),
         form=form,
         rows=editor_rows(values, definition),
-        embed=embed_out(form, settings),
+        embed=embed,
+        plain_html=plain_form_html(definition, action=embed.public_url),
+        spam=extra.pop("spam", []),
+        spam_reasons=SPAM_REASONS,
         slack=ROW_SLACK,
         errors=extra.pop("errors", []),
         **extra,
@@ -316,7 +329,8 @@ async def form_edit(
     form_id: FromPath[str],
 ) -> Template:
     form = await forms.get_form(db_session, workspace_id=user.workspace_id, form_id=form_id)
-    return _editor(request, user, form, app_settings)
+    spam = [(reason, n) for form_of, reason, n in await _spam_since(db_session, user) if form_of == form.id]
+    return _editor(request, user, form, app_settings, spam=spam)
 
 
 @post("/forms/{form_id:str}", status_code=303)

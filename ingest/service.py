@@ -72,6 +72,7 @@ __all__ = (
     "receipt_of",
     "request_origin",
     "run_pipeline",
+    "spam_reasons",
     "submit_services",
     "withdraw_consents",
     "withdraw_from_receipt",
@@ -116,6 +117,25 @@ async def daily_verdicts(session: AsyncSession, *, workspace_id: str, since: dat
         Submission.workspace_id == workspace_id,
         Submission.created_at >= since,
     )
+
+
+async def spam_reasons(session: AsyncSession, *, workspace_id: str, since: datetime) -> list[tuple[str, str, int]]:
+    """Spam per form and reason since a time, most first: ``(form_id, spam_reason, count)``, for the console.
+
+    Spam is answered like a lead, so without this count a form whose every post is kept as spam would look fine.
+    """
+    count = func.count()
+    rows = await session.execute(
+        select(Submission.form_id, Submission.spam_reason, count)
+        .where(
+            Submission.workspace_id == workspace_id,
+            Submission.verdict == "spam",
+            Submission.created_at >= since,
+        )
+        .group_by(Submission.form_id, Submission.spam_reason)
+        .order_by(count.desc())
+    )
+    return [(form_id, reason or "unknown", int(n)) for form_id, reason, n in rows.all()]
 
 
 async def get_lead(
