@@ -23,6 +23,7 @@ from core.health import healthz, readyz
 from core.logs import request_id_middleware
 from core.metrics import Metrics
 from core.middleware import limit_body_read_time, refuse_nul_in_url, refuse_unreadable_body
+from core.problem_pages import problem_page
 from core.problems import document_problems, exception_handlers
 from core.ratelimit import SubmitLimiter
 from core.settings import Settings, load_settings
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             healthz,
             readyz,
             metrics,
+            problem_page,
             hosted_form,
             submit,
             thank_you,

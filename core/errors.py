@@ -128,7 +128,7 @@ class PayloadTooLarge(LeadwireError):
     """The body is over the size cap."""
 
     status_code = 413
-    title = "Payload too large"
+    title = "Content Too Large"  # RFC 9110 §15.5.14
     slug = "payload-too-large"
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from litestar.params import QueryParameter
+
+from core.errors import BadRequest
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
@@ -19,6 +22,8 @@ Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size
 """A page size as taken from the ``limit`` query parameter (declare it plain, not inside ``FromQuery``)."""
 
 T = TypeVar("T")
+# A cursor is the id of the last row of a page: a prefix, an underscore and 26 characters of Crockford's base32.
+_CURSOR = re.compile(r"[a-z]+_[0-9a-hjkmnp-tv-z]{26}")
 
 
 async def fetch_page(
@@ -37,7 +42,12 @@ async def fetch_page(
         id_column: The entity's time-sortable id column.
         limit: How many rows at most.
         cursor: The ``next_cursor`` of the previous page, or ``None`` for the first page.
+
+    Raises:
+        BadRequest: ``cursor`` is not one this API gave out (an empty page would hide the client's mistake).
     """
+    if cursor is not None and _CURSOR.fullmatch(cursor) is None:
+        raise BadRequest("cursor is not a next_cursor this API gave out; omit it for the first page")
     if cursor:
         statement = statement.where(id_column < cursor)
     rows: list[Any] = list((await session.scalars(statement.order_by(id_column.desc()).limit(limit + 1))).all())

@@ -49,9 +49,9 @@ def _on_validation_exception(request: Request[Any, Any, Any], exc: ValidationExc
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
-            source = item.get("source")
             key = _field_path(str(item.get("key", "")))
-            field = key if source in {None, "body"} else f"{source}.{key}"
+            # A query, path or header value is named as the client wrote it (``limit``), not by Litestar's enum.
+            field = key
             errors.append(FieldError(field=field, code="invalid", message=str(item.get("message", "invalid value"))))
     problem = Problem(
         type="/problems/validation",
@@ -64,11 +64,15 @@ def _on_validation_exception(request: Request[Any, Any, Any], exc: ValidationExc
     return problem_response(problem)
 
 
+_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+"""RFC 9110's reason phrases where Python's ``HTTPStatus`` (before 3.13) still has RFC 7231's."""
+
+
 def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         _logger.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
-    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    title = _TITLES.get(status) or (HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error")
     detail = exc.detail if status < HTTPStatus.INTERNAL_SERVER_ERROR else None
     problem_type = "about:blank"
     if isinstance(exc.__cause__, SerializationException):  # Litestar could not decode the body

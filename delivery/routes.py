@@ -85,11 +85,12 @@ class EndpointController(Controller):
         caller: NamedDependency[Caller],
         app_settings: NamedDependency[Settings],
         data: JSONBody[EndpointCreate],
-    ) -> EndpointCreated:
+    ) -> Response[EndpointCreated]:
         endpoint, secret = await service.create_endpoint(
             db_session, workspace_id=caller.workspace_id, data=data, settings=app_settings, actor=caller.actor
         )
-        return EndpointCreated(**msgspec.structs.asdict(_endpoint_out(endpoint)), secret=secret)
+        created = EndpointCreated(**msgspec.structs.asdict(_endpoint_out(endpoint)), secret=secret)
+        return Response(created, status_code=HTTP_201_CREATED, headers={"Location": f"/api/v1/endpoints/{endpoint.id}"})
 
     @get("/", summary="List webhook endpoints")
     async def list_endpoints(
