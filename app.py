@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.routes import NoticeController
 from console.routes import CONSOLE_TEMPLATES, console_router
+from core.api_docs import docs_render_plugins
 from core.compression import compression_config
 from core.database import Database
 from core.dependencies import provide_db_session
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=VERSION,
             description="Lead-capture forms and signed webhook delivery. Admin calls take a Bearer API key.",
             path="/schema",
+            render_plugins=docs_render_plugins("/schema"),
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="lw_… API key")}
             ),
