@@ -16,10 +16,12 @@ from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, Yaml
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
+from core.openapi_completion import complete_document
+
 if TYPE_CHECKING:
     from litestar import Request, Router
 
-__all__ = ("SelfHostedSwaggerUI", "docs_render_plugins")
+__all__ = ("CompletedJson", "CompletedYaml", "SelfHostedSwaggerUI", "docs_render_plugins")
 
 _ASSETS = "/assets"
 
@@ -39,6 +41,7 @@ class SelfHostedSwaggerUI(OpenAPIRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         """The Swagger UI page, with the document inlined (one request fewer, and no URL to leak)."""
+        openapi_schema = _completed(openapi_schema)
         # "</" inside the inlined JSON would end the <script> element early; "<\/" is the same JSON string.
         spec = self.render_json(request, openapi_schema).replace(b"</", b"<\\/")
         head = (
@@ -72,6 +75,33 @@ class SelfHostedSwaggerUI(OpenAPIRenderPlugin):
         )
 
 
+_CACHE: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _completed(document: dict[str, Any]) -> dict[str, Any]:
+    """``complete_document`` of Litestar's document, once per document (Litestar builds it once per app)."""
+    cached = _CACHE.get(id(document))
+    if cached is None or cached[0] is not document:
+        cached = _CACHE[id(document)] = (document, complete_document(document))
+    return cached[1]
+
+
+class CompletedJson(JsonRenderPlugin):
+    """``/schema/openapi.json``, completed with what Litestar cannot see (``core.openapi_completion``)."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        """The completed document as JSON."""
+        return super().render(request, _completed(openapi_schema))
+
+
+class CompletedYaml(YamlRenderPlugin):
+    """``/schema/openapi.yaml``, completed like the JSON."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        """The completed document as YAML."""
+        return super().render(request, _completed(openapi_schema))
+
+
 def docs_render_plugins(base_path: str = "/schema") -> list[OpenAPIRenderPlugin]:
     """The UI and the document in JSON and YAML; no renderer that loads from a CDN (Redoc, Elements, RapiDoc)."""
-    return [SelfHostedSwaggerUI(base_path), JsonRenderPlugin(), YamlRenderPlugin()]
+    return [SelfHostedSwaggerUI(base_path), CompletedJson(), CompletedYaml()]

@@ -1,0 +1,163 @@
+"""What Litestar cannot see when it writes the OpenAPI document, added to the document it generated.
+
+The public submit endpoints read their bodies themselves (three formats, fields defined per form), so Litestar
+documents no ``requestBody``; headers that middleware or handlers set (``Location``, ``ETag``, ``Retry-After``,
+``Idempotent-Replayed``, ``X-Request-ID``) are invisible to it; and the problems that only a body or a stored
+state can cause (409, 412, 413, 415) do not belong on a GET. Without these a generated client cannot submit a form.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ("complete_document",)
+
+_STRING = {"type": "string"}
+_HEADER_DOCS = {
+    "Location": "Where the created resource, or the next page, is",
+    "ETag": 'The version of the resource, for If-Match (like "v3")',
+    "Retry-After": "Seconds to wait before retrying",
+    "Idempotent-Replayed": "true when this is the stored answer to an earlier request with the same Idempotency-Key",
+    "X-Request-ID": "The request's id, as in the server's logs (the client's own X-Request-ID when it sent one)",
+}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe: the same key and body within 24 hours get the stored answer, not a new lead.",
+    "schema": {"type": "string", "maxLength": 255},
+}
+_SUBMISSION = {
+    "type": "object",
+    "description": "The form's fields by name; `consent` lists the granted purposes; `_t` is the render token of the "
+    "hosted page (a post without one is treated as spam unless the form accepts posts from your own pages).",
+    "properties": {"consent": {"type": "array", "items": _STRING}, "_t": _STRING, "_hp": _STRING},
+    "additionalProperties": True,
+}
+_FORM_BODY = {"type": "object", "additionalProperties": {"type": "string"}}
+_NO_BODY_ON_GET = ("409", "412", "413", "415")
+_EVENTS = {
+    "lead.created": "A new person submitted a form: the lead, the submission and the consents given",
+    "lead.updated": "A known person submitted again (de-duplicated by email or phone)",
+    "lead.confirmation_requested": "Double opt-in: your system should email the person the confirmation link",
+    "lead.erased": "The person's data was erased (privacy request or retention): erase your copy too",
+    "consent.withdrawn": "The person withdrew a consent from their receipt",
+    "webhook.test": "Sent by POST /api/v1/endpoints/{endpoint_id}/test to check an endpoint",
+}
+_WEBHOOK_HEADERS = {
+    "webhook-id": "The message id (msg_…): the same on every retry, so deduplicate on it",
+    "webhook-timestamp": "Unix seconds when this attempt was signed",
+    "webhook-signature": "v1,<base64 HMAC-SHA256 of '{id}.{timestamp}.{body}'> (Standard Webhooks), space-separated",
+}
+
+
+def _header(name: str) -> dict[str, Any]:
+    return {"description": _HEADER_DOCS[name], "schema": _STRING}
+
+
+def _add_headers(response: dict[str, Any], *names: str) -> None:
+    headers = response.setdefault("headers", {})
+    for name in names:
+        headers.setdefault(name, _header(name))
+
+
+def _document_submit(operation: dict[str, Any]) -> None:
+    operation["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _SUBMISSION},
+            "application/x-www-form-urlencoded": {"schema": _FORM_BODY},
+            "multipart/form-data": {"schema": _FORM_BODY},
+        },
+    }
+    params = operation.setdefault("parameters", [])
+    if not any(p.get("name") == "Idempotency-Key" for p in params):
+        params.append(_IDEMPOTENCY_KEY)
+    responses = operation["responses"]
+    _add_headers(responses.get("201", {}), "Idempotent-Replayed")
+    if "303" in responses:
+        _add_headers(responses["303"], "Location", "Idempotent-Replayed")
+    if "422" in responses:  # a browser post (not JSON, no Accept: application/json) gets the form back with errors
+        responses["422"].setdefault("content", {})["text/html"] = {"schema": _STRING}
+
+
+def _document_hook(operation: dict[str, Any]) -> None:
+    operation["requestBody"] = {
+        "required": True,
+        "description": "The sender's own payload: a Standard Webhooks event, a Google Ads lead or a Meta leadgen ping.",
+        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+    }
+
+
+def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.get("responses", {})
+    if method == "get":
+        for status in _NO_BODY_ON_GET:
+            responses.pop(status, None)
+    for status, response in responses.items():
+        if status.startswith(("2", "3")):
+            _add_headers(response, "X-Request-ID")
+        if status in {"429", "503"}:
+            _add_headers(response, "Retry-After")
+    if method == "post" and "201" in responses and path.startswith("/api/"):
+        _add_headers(responses["201"], "Location")
+    if method == "post" and path.startswith("/api/v1/forms") and "201" in responses:
+        _add_headers(responses["201"], "ETag")
+    if path == "/api/v1/forms/{form_id}" and method in {"get", "patch"} and "200" in responses:
+        _add_headers(responses["200"], "ETag")
+    if path == "/f/{slug}" and method == "post":
+        _document_submit(operation)
+    if path == "/hooks/{source_id}" and method == "post":
+        _document_hook(operation)
+    if path == "/c/{token}" and method == "get" and "200" in responses:
+        responses["200"].setdefault("content", {})["application/json"] = {
+            "schema": {"type": "object", "description": "The receipt (ISO/IEC TS 27560 shape), for Accept: JSON"}
+        }
+
+
+def _webhooks() -> dict[str, Any]:
+    """The events Leadwire sends to registered endpoints (OpenAPI 3.1 ``webhooks``), signed as Standard Webhooks."""
+    parameters = [
+        {"name": name, "in": "header", "required": True, "description": text, "schema": _STRING}
+        for name, text in _WEBHOOK_HEADERS.items()
+    ]
+    return {
+        event: {
+            "post": {
+                "summary": event,
+                "description": description,
+                "operationId": "webhook_" + event.replace(".", "_"),
+                "parameters": parameters,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["type", "timestamp", "data"],
+                                "properties": {
+                                    "type": {"const": event},
+                                    "timestamp": {"type": "string", "format": "date-time"},
+                                    "data": {"type": "object", "additionalProperties": True},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"2XX": {"description": "Received; any other answer is retried with back-off"}},
+            }
+        }
+        for event, description in _EVENTS.items()
+    }
+
+
+def complete_document(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of Litestar's document with request bodies, header parameters and response headers it cannot see."""
+    completed = copy.deepcopy(document)
+    for path, item in completed.get("paths", {}).items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "responses" in operation:
+                _complete_operation(path, method, operation)
+    completed["webhooks"] = _webhooks()
+    return completed
