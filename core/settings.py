@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import secrets
+import typing
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -14,6 +15,7 @@ from limits import parse_many
 from sqlalchemy.engine import make_url
 
 from core.encryption import Keyring, new_key
+from core.env_values import parse_value
 from core.ratelimit_memory import DEFAULT_CAPACITY
 
 if TYPE_CHECKING:
@@ -38,7 +40,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """``production`` refuses to start without an explicit secret key."""
 
     database_url: str = "sqlite+aiosqlite:///./leadwire.db"
-    """SQLAlchemy URL. ``sqlite+aiosqlite:///path`` (default) or ``postgresql+asyncpg://user@host/db``."""
+    """SQLAlchemy URL. ``sqlite+aiosqlite:///path`` (default) or ``postgresql+asyncpg://user@host/db``; ``sqlite://``,
+    ``postgresql://`` and ``postgres://`` mean the same drivers."""
 
     secret_key: str = ""
     """Signs tokens and links. In development a random key is generated and kept beside the database."""
@@ -215,8 +218,15 @@ def _read_environment(environ: dict[str, str]) -> dict[str, str]:
 
 
 def _convert(values: dict[str, str]) -> Settings:
+    hints = typing.get_type_hints(Settings, include_extras=True)
+    parsed: dict[str, object] = {}
+    for name, text in values.items():
+        try:
+            parsed[name] = parse_value(text, hints[name])
+        except ValueError as exc:
+            raise SettingsError(f"{PREFIX}{name.upper()}: {exc}") from None
     try:
-        return msgspec.convert(values, Settings, strict=False)
+        return msgspec.convert(parsed, Settings, strict=False)
     except msgspec.ValidationError as exc:
         # msgspec says "... - at `$.field`": name the environment variable instead.
         message = str(exc)
@@ -224,6 +234,24 @@ def _convert(values: dict[str, str]) -> Settings:
             text, _, path = message.rpartition(" - at `$.")
             message = f"{PREFIX}{path.rstrip('`').upper()}: {text}"
         raise SettingsError(message) from exc
+
+
+# The drivers Leadwire runs on, by what a URL may say instead: the bare scheme is what most guides and hosts print.
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+
+
+def _with_driver(settings: Settings) -> Settings:
+    """``database_url`` with its driver named: ``postgresql://`` is asyncpg, ``sqlite://`` aiosqlite; another driver
+    (psycopg, pysqlite) is not installed, so it is refused here rather than failing at the first connection."""
+    scheme, separator, rest = settings.database_url.partition("://")
+    if not separator:
+        return settings
+    scheme = _DRIVERS.get(scheme.lower(), scheme)
+    backend = scheme.partition("+")[0].lower()
+    wanted = _DRIVERS.get(backend)
+    if wanted is not None and scheme.lower() != wanted:
+        raise SettingsError(f"{PREFIX}DATABASE_URL: the {scheme!r} driver is not supported; use {wanted}://...")
+    return msgspec.structs.replace(settings, database_url=f"{scheme}://{rest}")
 
 
 def _check(settings: Settings) -> None:
@@ -288,9 +316,13 @@ def _read_or_create(key_file: Path, make: Callable[[], str], valid: Callable[[st
         key = key_file.read_text(encoding="utf-8").strip()
         if valid(key):
             return key
-    key_file.parent.mkdir(parents=True, exist_ok=True)
     key = make()
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        # The key lives beside the database: a directory that cannot be made here cannot hold the database either.
+        raise SettingsError(f"{PREFIX}DATABASE_URL: cannot create {exc.filename or key_file}: {exc.strerror}") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(key + "\n")
     return key
@@ -327,7 +359,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     Raises:
         SettingsError: An unknown ``LEADWIRE_`` variable, a bad value, or no secret key in production.
     """
-    settings = _convert(_read_environment(dict(os.environ if environ is None else environ)))
+    settings = _with_driver(_convert(_read_environment(dict(os.environ if environ is None else environ))))
     _check(settings)
     if not settings.secret_key:
         if settings.env == "production":

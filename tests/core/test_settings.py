@@ -59,7 +59,7 @@ def test_numbers_and_flags_are_coerced_from_text() -> None:
         ("LEADWIRE_DELIVERY_RETRY_SCHEDULE", "5,inf", "0 to 7 days"),
         ("LEADWIRE_DELIVERY_RETRY_SCHEDULE", "5,soon", "0 to 7 days"),
         ("LEADWIRE_DELIVERY_LEASE_SECONDS", "10", "must exceed"),
-        ("LEADWIRE_RATE_LIMIT_MEMORY_CAPACITY", "10", ">= 1000"),
+        ("LEADWIRE_RATE_LIMIT_MEMORY_CAPACITY", "10", "from 1,000 to 100,000,000"),
     ],
 )
 def test_bad_values_are_start_up_errors(name: str, value: str, message: str) -> None:
@@ -94,3 +94,62 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = load_settings({"LEADWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/lw.db"})
     with pytest.raises(AttributeError):
         settings.env = "production"  # type: ignore[misc]
+
+
+_KEY = {"LEADWIRE_SECRET_KEY": "k" * 32}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LEADWIRE_DB_POOL_SIZE", "ten", "LEADWIRE_DB_POOL_SIZE: expected a whole number from 1 to 200, got 'ten'"),
+        ("LEADWIRE_DB_POOL_SIZE", "0", "LEADWIRE_DB_POOL_SIZE: expected a whole number from 1 to 200, got '0'"),
+        (
+            "LEADWIRE_DELIVERY_TIMEOUT_SECONDS",
+            "soon",
+            "LEADWIRE_DELIVERY_TIMEOUT_SECONDS: expected a number above 0, at most 120, got 'soon'",
+        ),
+        ("LEADWIRE_RUN_WORKER", "maybe", "LEADWIRE_RUN_WORKER: expected true or false .*yes/no, on/off, 1/0"),
+        ("LEADWIRE_ENV", "staging", "LEADWIRE_ENV: expected one of development, production; got 'staging'"),
+        ("LEADWIRE_LOG_LEVEL", "loud", "LEADWIRE_LOG_LEVEL: expected one of debug, info, warning, error; got"),
+    ],
+)
+def test_bad_values_say_in_words_what_is_expected(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{message}"):
+        load_settings({**_KEY, name: value})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("yes", True), ("ON", True), ("1", True), ("true", True), ("no", False), ("off", False), ("0", False)],
+)
+def test_flags_accept_the_usual_words(value: str, expected: bool) -> None:
+    assert load_settings({**_KEY, "LEADWIRE_RUN_WORKER": value}).run_worker is expected
+
+
+def test_choices_ignore_case_and_spaces() -> None:
+    assert load_settings({**_KEY, "LEADWIRE_LOG_LEVEL": " WARNING "}).log_level == "warning"
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+asyncpg"])
+def test_postgresql_urls_without_a_driver_use_asyncpg(scheme: str) -> None:
+    settings = load_settings({**_KEY, "LEADWIRE_DATABASE_URL": f"{scheme}://lw:pw@127.0.0.1:5432/leadwire"})
+    assert settings.database_url == "postgresql+asyncpg://lw:pw@127.0.0.1:5432/leadwire"
+
+
+def test_an_sqlite_url_without_a_driver_uses_aiosqlite(tmp_path: Path) -> None:
+    settings = load_settings({**_KEY, "LEADWIRE_DATABASE_URL": f"sqlite:///{tmp_path}/lw.db"})
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path}/lw.db"
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://lw@127.0.0.1/x", "sqlite+pysqlite:///x.db"])
+def test_another_driver_is_refused_naming_the_one_to_use(url: str) -> None:
+    with pytest.raises(SettingsError, match=r"LEADWIRE_DATABASE_URL: .*(postgresql\+asyncpg|sqlite\+aiosqlite)://"):
+        load_settings({**_KEY, "LEADWIRE_DATABASE_URL": url})
+
+
+def test_an_sqlite_directory_that_cannot_be_created_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SettingsError, match=f"LEADWIRE_DATABASE_URL: cannot create {blocker}/sub"):
+        load_settings({"LEADWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{blocker}/sub/lw.db"})
