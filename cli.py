@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from core.database import Database
+from core.database_errors import describe_database_error
 from core.logs import configure_logging
 from core.settings import Settings, SettingsError, load_settings
 
@@ -50,6 +51,23 @@ def _migrate(settings: Settings) -> None:
     migrations.upgrade(settings.database_url)
 
 
+_START_UP_PING_S = 10.0
+
+
+def _require_database(settings: Settings) -> None:
+    """Stop now, with the reason, when the database cannot be reached: a server that starts anyway answers every
+    request with 503 and fills its log, where one line at start-up says what to fix."""
+
+    async def ping() -> None:
+        db = Database(settings)
+        try:
+            await asyncio.wait_for(db.ping(), timeout=_START_UP_PING_S)
+        finally:
+            await db.dispose()
+
+    asyncio.run(ping())
+
+
 def _cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     _migrate(settings)
     print("database is up to date")
@@ -65,6 +83,7 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # One process owns an SQLite file, so it is safe to migrate here; on PostgreSQL run `leadwire migrate`
         # once per release instead of letting several instances race.
         _migrate(settings)
+    _require_database(settings)
     uvicorn.run(
         "app:create_app",
         factory=True,
@@ -102,6 +121,7 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 
     if settings.is_sqlite:
         _migrate(settings)
+    _require_database(settings)
 
     async def run() -> None:
         db = Database(settings)
@@ -274,6 +294,7 @@ def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadwire", description="Lead-capture forms and signed webhook delivery.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also log each migration as it is applied")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the HTTP API (migrates an SQLite database first)")
@@ -338,10 +359,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"leadwire: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    if not args.verbose:
+        # Alembic logs two INFO lines on every command, even when there is nothing to migrate.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         status: int = args.handler(settings, args)
     except LeadwireError as exc:
         print(f"leadwire: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        # A database that cannot be reached, opened or logged in to is the operator's to fix: one line saying why.
+        message = describe_database_error(exc, settings.database_url)
+        if message is None:
+            raise
+        print(f"leadwire: {message}", file=sys.stderr)
         return 1
     return status
 

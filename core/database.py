@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from core.database_errors import OutageLog
 from core.encryption import EncryptedJSON, Keyring, install_keyring
 from core.sqlite import WRITE_OPTION, SQLiteWriter, configure_sqlite
 from core.write_gate import WriteGate
@@ -223,6 +224,8 @@ class Database:
         if self._writer is not None:
             install_keyring(self._writer.engine.dialect, keyring)
         self.is_sqlite = settings.is_sqlite
+        self.outage = OutageLog(settings.database_url)
+        """Where everything that meets the database down reports it, so that it is logged once, not per request."""
         # SQLite has one writer at a time; this process's write transactions take their turns in order.
         self._gate = WriteGate(timeout_s=settings.db_busy_timeout_ms / 1000) if settings.is_sqlite else None
         self._read = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -35,6 +35,8 @@ async def readyz(request: Request[Any, Any, Any]) -> Health:
     try:
         await asyncio.wait_for(db.ping(), timeout=_READY_TIMEOUT_S)
     except Exception as exc:  # any failure to reach the database means "not ready"
-        _logger.warning("readiness check failed: %s", type(exc).__name__)
+        if not db.outage.failed(exc):  # an outage is logged once, with back-off, not at every probe
+            _logger.warning("readiness check failed: %s", type(exc).__name__)
         raise ServiceUnavailable("the database is not reachable") from exc
+    db.outage.recovered()
     return Health(status="ready")

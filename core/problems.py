@@ -89,7 +89,9 @@ def _on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> R
 
 def _on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """The database cannot be reached, or stayed locked: the client may retry, so 503 with Retry-After, not 500."""
-    _logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    db = request.app.state.get("db")
+    if db is None or not db.outage.failed(exc):  # an outage is logged once, with back-off; a lock timeout each time
+        _logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     problem = ServiceUnavailable("the database is unavailable; try again shortly").to_problem(request.url.path)
     return problem_response(problem, headers={"Retry-After": "5"})
 

@@ -168,9 +168,10 @@ class DeliveryWorker:
             self._wake.clear()
             try:
                 claimed = await self._transact(outcomes, releases, want)
-            except Exception:  # the database may be briefly unavailable: keep the work and try again
+            except Exception as exc:  # the database may be briefly unavailable: keep the work and try again
                 failures += 1
-                _logger.exception("delivery bookkeeping failed (%d in a row); retrying", failures)
+                if not self.db.outage.failed(exc):
+                    _logger.exception("delivery bookkeeping failed (%d in a row); retrying", failures)
                 if failures >= _ISOLATE_AFTER:
                     # One outcome may be poisoned (a value the database refuses): record one at a time so that it
                     # cannot block the others; its delivery is attempted again when its lease expires.
@@ -180,6 +181,7 @@ class DeliveryWorker:
                 await asyncio.sleep(min(0.1 * 2**failures, 5.0))
                 continue
             failures = 0
+            self.db.outage.recovered()
             for item in claimed:
                 if self._stopping:
                     self._to_release.append(item)

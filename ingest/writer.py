@@ -103,7 +103,8 @@ class SubmissionWriter:
             results = await self._transaction(items)
         except _UNAVAILABLE as exc:
             # The database is down or locked beyond the retries: each client hears 503 now rather than waiting.
-            logger.warning("the database refused a batch of %d submissions: %s", len(batch), exc)
+            if not self._db.outage.failed(exc):
+                logger.warning("the database refused a batch of %d submissions: %s", len(batch), exc)
             for _, future in batch:
                 _settle(future, exception=ServiceUnavailable("the submission could not be stored; try again"))
             return
@@ -118,6 +119,7 @@ class SubmissionWriter:
             _settle(batch[0][1], exception=ServiceUnavailable("the submission could not be stored; try again"))
             return
         self.batches += 1
+        self._db.outage.recovered()
         for (_, future), result in zip(batch, results, strict=True):
             if self._metrics is not None and result.error is None and result.replay is None:
                 self._metrics.submissions.labels(result.verdict).inc()

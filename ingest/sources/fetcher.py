@@ -57,8 +57,9 @@ class MetaFetcher:
         while True:
             try:
                 worked = await self.run_once()
-            except Exception:  # a bad round must not stop the fetcher: the next one retries
-                logger.exception("fetching Meta leads failed; trying again")
+            except Exception as exc:  # a bad round must not stop the fetcher: the next one retries
+                if not self._services.db.outage.failed(exc):
+                    logger.exception("fetching Meta leads failed; trying again")
                 worked = 0
             if worked:
                 continue
