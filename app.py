@@ -15,6 +15,7 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consent.routes import NoticeController
+from console.entry import root
 from console.routes import CONSOLE_TEMPLATES, console_router
 from core.api_docs import docs_render_plugins
 from core.compression import compression_config
@@ -31,6 +32,7 @@ from core.settings import Settings, load_settings
 from delivery.routes import DeliveryController, EndpointController, metrics
 from delivery.worker import DeliveryWorker
 from embeds.consent_pages import confirm, confirm_page, receipt_page, withdraw
+from embeds.favicon import favicon_ico, favicon_svg
 from embeds.render import TEMPLATES
 from embeds.routes import EmbedController, embed_js, hosted_form, submit, thank_you
 from forms.routes import FormController
@@ -127,6 +129,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             hook_receive,
             api,
             console_router,
+            root,
+            favicon_svg,
+            favicon_ico,
         ],
         template_config=TemplateConfig(directory=[TEMPLATES, CONSOLE_TEMPLATES], engine=JinjaTemplateEngine),
         dependencies={"db_session": Provide(provide_db_session), "app_settings": Provide(provide_settings)},

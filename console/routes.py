@@ -31,6 +31,7 @@ from console.session import (
     load_user,
     same_origin,
     session_cookie,
+    wrong_address,
 )
 from core.dependencies import SAFE_METHODS
 from core.errors import Conflict, FieldError, NotFound, PreconditionFailed, ValidationFailed
@@ -174,7 +175,8 @@ def _day(value: str | None, *, end: bool = False) -> datetime | None:
 
 @get("/sign-in", name="console:sign-in")
 async def sign_in_page(request: Request[Any, Any, Any]) -> Template:
-    return page(request, "sign_in", None, error=None, next=_next(request))
+    settings: Settings = request.app.state.settings
+    return page(request, "sign_in", None, error=wrong_address(request, settings), next=_next(request))
 
 
 @post("/sign-in", status_code=303)
@@ -185,7 +187,8 @@ async def sign_in(
     key = str(form.get("api_key") or "").strip()
     wanted = _next(request)
     if not same_origin(request, app_settings):
-        return page(request, "sign_in", None, status_code=403, error="Sign in from this page.", next=wanted)
+        error = wrong_address(request, app_settings) or "Sign in from this page."
+        return page(request, "sign_in", None, status_code=403, error=error, next=wanted)
     caller = await workspaces.authenticate(db_session, key) if key and "\x00" not in key else None
     if caller is None:
         return page(request, "sign_in", None, status_code=401, error="That key is not a live API key.", next=wanted)

@@ -42,6 +42,7 @@ __all__ = (
     "load_user",
     "same_origin",
     "session_cookie",
+    "wrong_address",
 )
 
 COOKIE = "leadwire_console"
@@ -142,6 +143,36 @@ def same_origin(request: Request[Any, Any, Any], settings: Settings) -> bool:
     own = urlsplit(settings.public_base_url)
     theirs = urlsplit(sent)
     return (theirs.scheme, theirs.netloc) == (own.scheme, own.netloc)
+
+
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def wrong_address(request: Request[Any, Any, Any], settings: Settings) -> str | None:
+    """Why signing in here cannot work, when the browser reached this server under a name other than its public
+    address (``localhost`` against ``127.0.0.1``, say): the session cookie and the same-origin check belong to the
+    public address. ``None`` when the address is right, or when the request came from another site altogether."""
+    own = urlsplit(settings.public_base_url)
+    host = request.headers.get("host", "")
+    sent = request.headers.get("origin")
+    if sent:
+        theirs = urlsplit(sent)
+        # The browser is on this very server (its Origin names the Host it sent to), under the wrong name.
+        if theirs.netloc != host or (theirs.scheme, theirs.netloc) == (own.scheme, own.netloc):
+            return None
+        here = f"{theirs.scheme}://{theirs.netloc}"
+    else:
+        # No Origin on a GET: warn only between loopback names, where a proxy cannot be rewriting Host.
+        hostname = urlsplit(f"//{host}").hostname
+        if host == own.netloc or hostname not in _LOOPBACK_NAMES or own.hostname not in _LOOPBACK_NAMES:
+            return None
+        here = f"{own.scheme}://{host}"
+    public = f"{own.scheme}://{own.netloc}"
+    return (
+        f"You opened the console at {here}, but this server's public address (LEADWIRE_PUBLIC_BASE_URL) is "
+        f"{public}, and signing in works only there. Open {public}/console/sign-in, or set LEADWIRE_PUBLIC_BASE_URL "
+        f"to {here}."
+    )
 
 
 async def check_post(request: Request[Any, Any, Any], user: ConsoleUser, settings: Settings) -> None:

@@ -14,6 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 
+from core.error_pages import for_browsers
 from core.errors import FieldError, LeadwireError, Problem, ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -109,8 +110,8 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
 
 
 def exception_handlers() -> ExceptionHandlersMap:
-    """The handlers to install on the application, most specific first."""
-    return {
+    """The handlers to install on the application, most specific first; a browser gets each answer as a page."""
+    handlers: ExceptionHandlersMap = {
         LeadwireError: _on_leadwire_error,
         ValidationException: _on_validation_exception,
         HTTPException: _on_http_exception,
@@ -119,6 +120,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         ConnectionError: _on_database_unavailable,  # asyncpg's refused or reset connections arrive unwrapped
         Exception: _on_unexpected,
     }
+    return {kind: for_browsers(handler) for kind, handler in handlers.items()}
 
 
 _PROBLEMS = {

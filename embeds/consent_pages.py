@@ -31,7 +31,8 @@ _STATES = {
 }
 _HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'self'; "
     "frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",  # the URL is the person's key to their receipt
     "X-Content-Type-Options": "nosniff",

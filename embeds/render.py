@@ -90,7 +90,7 @@ def page_headers(definition: Definition, *, embedded: bool) -> dict[str, str]:
     return {
         "Cache-Control": "no-store",
         "Content-Security-Policy": (
-            f"default-src 'none'; style-src 'unsafe-inline'{script}; base-uri 'none'; "
+            f"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'{script}; base-uri 'none'; "
             f"form-action {' '.join(form_action)}; frame-ancestors {ancestors}"
         ),
         "Referrer-Policy": "strict-origin-when-cross-origin",
