@@ -30,8 +30,9 @@ _IDEMPOTENCY_KEY = {
 }
 _SUBMISSION = {
     "type": "object",
-    "description": "The form's fields by name; `consent` lists the granted purposes; `_t` is the render token of the "
-    "hosted page (a post without one is treated as spam unless the form accepts posts from your own pages).",
+    "description": "The form's fields by name; `consent` lists the granted purposes. A JSON client needs neither `_t` "
+    "(the hosted page's render token, checked when sent) nor `_hp` (its honeypot, which must stay empty); a browser "
+    "post without `_t` is kept as spam unless the form accepts posts from your own pages.",
     "properties": {"consent": {"type": "array", "items": _STRING}, "_t": _STRING, "_hp": _STRING},
     "additionalProperties": True,
 }
