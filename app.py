@@ -30,12 +30,14 @@ from core.problems import document_problems, exception_handlers
 from core.ratelimit import SubmitLimiter
 from core.settings import Settings, load_settings
 from delivery.routes import DeliveryController, EndpointController, metrics
+from delivery.schemas import TEST_EVENT
 from delivery.worker import DeliveryWorker
 from embeds.consent_pages import confirm, confirm_page, receipt_page, withdraw
 from embeds.favicon import favicon_ico, favicon_svg
 from embeds.render import TEMPLATES
 from embeds.routes import EmbedController, embed_js, hosted_form, submit, thank_you
 from forms.routes import FormController
+from ingest.events import LEAD_EVENTS
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
 from ingest.retention import PurgeScheduler
@@ -149,7 +151,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=VERSION,
             description="Lead-capture forms and signed webhook delivery. Admin calls take a Bearer API key.",
             path="/schema",
-            render_plugins=docs_render_plugins("/schema"),
+            render_plugins=docs_render_plugins("/schema", webhooks={**LEAD_EVENTS, **TEST_EVENT}),
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", description="lw_… API key")}
             ),

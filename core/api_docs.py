@@ -19,7 +19,11 @@ from swagger_ui_bundle import swagger_ui_path
 from core.openapi_completion import complete_document
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from litestar import Request, Router
+
+    from core.openapi_completion import WebhookEvent
 
 __all__ = ("CompletedJson", "CompletedYaml", "SelfHostedSwaggerUI", "docs_render_plugins")
 
@@ -29,10 +33,12 @@ _ASSETS = "/assets"
 class SelfHostedSwaggerUI(OpenAPIRenderPlugin):
     """Swagger UI at ``/schema`` and ``/schema/swagger``, with its files served from ``/schema/assets/``."""
 
-    def __init__(self, base_path: str = "/schema") -> None:
+    def __init__(self, base_path: str = "/schema", webhooks: Mapping[str, WebhookEvent] | None = None) -> None:
         """Args:
         base_path: Where the OpenAPI router is mounted (``OpenAPIConfig.path``).
+        webhooks: The events Leadwire sends, for the document's ``webhooks`` section.
         """
+        self.webhooks = webhooks or {}
         self.assets = f"{base_path.rstrip('/')}{_ASSETS}"
         super().__init__(
             path=["/", "/swagger"],
@@ -41,7 +47,7 @@ class SelfHostedSwaggerUI(OpenAPIRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         """The Swagger UI page, with the document inlined (one request fewer, and no URL to leak)."""
-        openapi_schema = _completed(openapi_schema)
+        openapi_schema = _completed(openapi_schema, self.webhooks)
         # "</" inside the inlined JSON would end the <script> element early; "<\/" is the same JSON string.
         spec = self.render_json(request, openapi_schema).replace(b"</", b"<\\/")
         head = (
@@ -75,33 +81,55 @@ class SelfHostedSwaggerUI(OpenAPIRenderPlugin):
         )
 
 
-_CACHE: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+_CACHE: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
-def _completed(document: dict[str, Any]) -> dict[str, Any]:
+def _completed(document: dict[str, Any], webhooks: Mapping[str, WebhookEvent]) -> dict[str, Any]:
     """``complete_document`` of Litestar's document, once per document (Litestar builds it once per app)."""
-    cached = _CACHE.get(id(document))
+    key = (id(document), id(webhooks))
+    cached = _CACHE.get(key)
     if cached is None or cached[0] is not document:
-        cached = _CACHE[id(document)] = (document, complete_document(document))
+        cached = _CACHE[key] = (document, complete_document(document, webhooks))
     return cached[1]
 
 
 class CompletedJson(JsonRenderPlugin):
     """``/schema/openapi.json``, completed with what Litestar cannot see (``core.openapi_completion``)."""
 
+    def __init__(self, webhooks: Mapping[str, WebhookEvent] | None = None) -> None:
+        """Args:
+        webhooks: The events Leadwire sends, for the document's ``webhooks`` section.
+        """
+        self.webhooks = webhooks or {}
+        super().__init__()
+
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         """The completed document as JSON."""
-        return super().render(request, _completed(openapi_schema))
+        return super().render(request, _completed(openapi_schema, self.webhooks))
 
 
 class CompletedYaml(YamlRenderPlugin):
     """``/schema/openapi.yaml``, completed like the JSON."""
 
+    def __init__(self, webhooks: Mapping[str, WebhookEvent] | None = None) -> None:
+        """Args:
+        webhooks: The events Leadwire sends, for the document's ``webhooks`` section.
+        """
+        self.webhooks = webhooks or {}
+        super().__init__()
+
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         """The completed document as YAML."""
-        return super().render(request, _completed(openapi_schema))
+        return super().render(request, _completed(openapi_schema, self.webhooks))
 
 
-def docs_render_plugins(base_path: str = "/schema") -> list[OpenAPIRenderPlugin]:
-    """The UI and the document in JSON and YAML; no renderer that loads from a CDN (Redoc, Elements, RapiDoc)."""
-    return [SelfHostedSwaggerUI(base_path), CompletedJson(), CompletedYaml()]
+def docs_render_plugins(
+    base_path: str = "/schema", webhooks: Mapping[str, WebhookEvent] | None = None
+) -> list[OpenAPIRenderPlugin]:
+    """The UI and the document in JSON and YAML; no renderer that loads from a CDN (Redoc, Elements, RapiDoc).
+
+    Args:
+        base_path: Where the OpenAPI router is mounted (``OpenAPIConfig.path``).
+        webhooks: The events Leadwire sends, by type, for the document's ``webhooks`` section.
+    """
+    return [SelfHostedSwaggerUI(base_path, webhooks), CompletedJson(webhooks), CompletedYaml(webhooks)]

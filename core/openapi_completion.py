@@ -9,9 +9,23 @@ state can cause (409, 412, 413, 415) do not belong on a GET. Without these a gen
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-__all__ = ("complete_document",)
+import msgspec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ("WebhookEvent", "complete_document")
+
+
+class WebhookEvent(NamedTuple):
+    """An event type Leadwire sends to endpoints, as the slice that sends it describes it."""
+
+    description: str
+    data: tuple[type[msgspec.Struct], ...]
+    """The Structs that describe the event's ``data``: it is one of them."""
+
 
 _STRING = {"type": "string"}
 _HEADER_DOCS = {
@@ -38,14 +52,6 @@ _SUBMISSION = {
 }
 _FORM_BODY = {"type": "object", "additionalProperties": {"type": "string"}}
 _NO_BODY_ON_GET = ("409", "412", "413", "415")
-_EVENTS = {
-    "lead.created": "A new person submitted a form: the lead, the submission and the consents given",
-    "lead.updated": "A known person submitted again (de-duplicated by email or phone)",
-    "lead.confirmation_requested": "Double opt-in: your system should email the person the confirmation link",
-    "lead.erased": "The person's data was erased (privacy request or retention): erase your copy too",
-    "consent.withdrawn": "The person withdrew a consent from their receipt",
-    "webhook.test": "Sent by POST /api/v1/endpoints/{endpoint_id}/test to check an endpoint",
-}
 _WEBHOOK_HEADERS = {
     "webhook-id": "The message id (msg_…): the same on every retry, so deduplicate on it",
     "webhook-timestamp": "Unix seconds when this attempt was signed",
@@ -117,18 +123,33 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
         }
 
 
-def _webhooks() -> dict[str, Any]:
+def _data_schemas(events: Mapping[str, WebhookEvent], schemas: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each event's ``data`` schema; the Structs' schemas are added to ``schemas`` (the document's components)."""
+    types = sorted({data for event in events.values() for data in event.data}, key=lambda data: data.__name__)
+    _, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
+    for name, schema in components.items():
+        if schemas.setdefault(name, schema) != schema:  # two Structs of one name would silently share a schema
+            raise RuntimeError(f"two different schemas are named {name} in the OpenAPI document")
+    data: dict[str, dict[str, Any]] = {}
+    for name, event in events.items():
+        refs = [{"$ref": f"#/components/schemas/{each.__name__}"} for each in event.data]
+        data[name] = refs[0] if len(refs) == 1 else {"anyOf": refs}
+    return data
+
+
+def _webhooks(events: Mapping[str, WebhookEvent], schemas: dict[str, Any]) -> dict[str, Any]:
     """The events Leadwire sends to registered endpoints (OpenAPI 3.1 ``webhooks``), signed as Standard Webhooks."""
     parameters = [
         {"name": name, "in": "header", "required": True, "description": text, "schema": _STRING}
         for name, text in _WEBHOOK_HEADERS.items()
     ]
+    data = _data_schemas(events, schemas)
     return {
-        event: {
+        name: {
             "post": {
-                "summary": event,
-                "description": description,
-                "operationId": "webhook_" + event.replace(".", "_"),
+                "summary": name,
+                "description": event.description,
+                "operationId": "webhook_" + name.replace(".", "_"),
                 "parameters": parameters,
                 "requestBody": {
                     "required": True,
@@ -138,9 +159,9 @@ def _webhooks() -> dict[str, Any]:
                                 "type": "object",
                                 "required": ["type", "timestamp", "data"],
                                 "properties": {
-                                    "type": {"const": event},
+                                    "type": {"const": name},
                                     "timestamp": {"type": "string", "format": "date-time"},
-                                    "data": {"type": "object", "additionalProperties": True},
+                                    "data": data[name],
                                 },
                             }
                         }
@@ -149,16 +170,22 @@ def _webhooks() -> dict[str, Any]:
                 "responses": {"2XX": {"description": "Received; any other answer is retried with back-off"}},
             }
         }
-        for event, description in _EVENTS.items()
+        for name, event in events.items()
     }
 
 
-def complete_document(document: dict[str, Any]) -> dict[str, Any]:
-    """A copy of Litestar's document with request bodies, header parameters and response headers it cannot see."""
+def complete_document(document: dict[str, Any], webhooks: Mapping[str, WebhookEvent]) -> dict[str, Any]:
+    """A copy of Litestar's document with request bodies, header parameters and response headers it cannot see.
+
+    Args:
+        document: The document Litestar generated.
+        webhooks: The events Leadwire sends, by type; each slice declares its own (``core`` imports no slice).
+    """
     completed = copy.deepcopy(document)
     for path, item in completed.get("paths", {}).items():
         for method, operation in item.items():
             if isinstance(operation, dict) and "responses" in operation:
                 _complete_operation(path, method, operation)
-    completed["webhooks"] = _webhooks()
+    schemas = completed.setdefault("components", {}).setdefault("schemas", {})
+    completed["webhooks"] = _webhooks(webhooks, schemas)
     return completed

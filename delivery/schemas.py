@@ -8,7 +8,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from core.openapi_completion import WebhookEvent
+
 __all__ = (
+    "TEST_EVENT",
     "AttemptOut",
     "DeliveryDetail",
     "DeliveryList",
@@ -22,6 +25,7 @@ __all__ = (
     "RecoverRequest",
     "RecoverResult",
     "SecretRotated",
+    "TestEventData",
 )
 
 EventType = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$", max_length=100)]
@@ -114,3 +118,20 @@ class RecoverRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class RecoverResult(msgspec.Struct):
     recovered: int
+
+
+class TestEventData(msgspec.Struct):
+    """The ``data`` of ``webhook.test`` (built by ``service.send_test_event``): who sent it, to which endpoint, when."""
+
+    message: str
+    workspace_id: str
+    endpoint_id: str
+    sent_at: datetime
+
+
+TEST_EVENT = {
+    "webhook.test": WebhookEvent(
+        "Sent by POST /api/v1/endpoints/{endpoint_id}/test to this endpoint alone, to check it", (TestEventData,)
+    )
+}
+"""The event this slice sends of its own accord, for the OpenAPI document's ``webhooks``."""
