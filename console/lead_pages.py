@@ -27,7 +27,7 @@ __all__ = ("lead_erase", "lead_export", "lead_page", "lead_withdraw", "leads_lis
 
 
 @get("/leads")
-async def leads_list(  # noqa: PLR0917  # a dependency list that Litestar passes by name
+async def leads_list(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],

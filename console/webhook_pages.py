@@ -189,7 +189,7 @@ async def endpoint_recover(
 
 
 @get("/deliveries")
-async def deliveries_list(  # noqa: PLR0917  # a dependency list that Litestar passes by name
+async def deliveries_list(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
