@@ -41,10 +41,11 @@ from ingest.events import LEAD_EVENTS
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
 from ingest.retention import PurgeScheduler
-from ingest.routes import LeadController, PrivacyController, SubmissionController
+from ingest.routes import LeadConsentController, PrivacyController
 from ingest.sources.fetcher import MetaFetcher
 from ingest.sources.routes import SourceController, hook_challenge, hook_receive
 from ingest.writer import SubmissionWriter
+from leads.routes import LeadController, SubmissionController
 from workspaces.auth import provide_caller, require_api_key
 from workspaces.routes import WorkspaceController
 from workspaces.schemas import Caller
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EmbedController,
             NoticeController,
             LeadController,
+            LeadConsentController,
             SubmissionController,
             PrivacyController,
             SourceController,

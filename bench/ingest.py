@@ -601,7 +601,7 @@ def _stored(database_url: str) -> Stored:
     from sqlalchemy import func, select
 
     from core.database import Database
-    from ingest.models import Lead, Submission
+    from leads.models import Lead, Submission
 
     async def count() -> Stored:
         db = Database(_settings_for(database_url))
@@ -626,6 +626,7 @@ _AREAS = (
     (str(_ROOT / "ingest"), "leadwire ingest/"),
     (str(_ROOT / "core"), "leadwire core/"),
     (str(_ROOT / "forms"), "leadwire forms/"),
+    (str(_ROOT / "leads"), "leadwire leads/"),
     (str(_ROOT / "consent"), "leadwire consent/"),
     (str(_ROOT / "delivery"), "leadwire delivery/"),
     (str(_ROOT / "workspaces"), "leadwire workspaces/"),

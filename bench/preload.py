@@ -25,7 +25,7 @@ from core.database import utcnow
 from core.ids import new_id
 from delivery.models import Message
 from forms import service as forms
-from ingest.models import IdempotencyRecord, Lead, Submission
+from leads.models import IdempotencyRecord, Lead, Submission
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -125,7 +125,7 @@ async def _counts(database_url: str) -> tuple[int, int]:
     from core.database import Database
     from core.settings import load_settings
     from delivery.models import Delivery
-    from ingest.models import Submission
+    from leads.models import Submission
 
     db = Database(load_settings({"LEADWIRE_DATABASE_URL": database_url, "LEADWIRE_SECRET_KEY": _SECRET_KEY}))
     try:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from consent import service as consent
 from consent.models import ConsentEvent
-from ingest.models import Submission
+from leads.models import Submission
 
 if TYPE_CHECKING:
     from collections.abc import Collection

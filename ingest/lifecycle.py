@@ -20,7 +20,7 @@ from core.database import utcnow
 from core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from delivery import service as delivery
 from forms import service as forms
-from ingest.models import Lead, Submission
+from leads.models import Lead, Submission
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:

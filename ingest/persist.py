@@ -19,8 +19,8 @@ from core.ids import new_id
 from delivery import service as delivery
 from forms import service as forms
 from ingest.consent_state import ConsentLedger
-from ingest.models import IdempotencyRecord, Submission
-from ingest.people import Person, PersonKey, by_group, find_or_create_people, save_people
+from leads.models import IdempotencyRecord, Submission
+from leads.people import Person, PersonKey, by_group, find_or_create_people, save_people
 
 if TYPE_CHECKING:
     from sqlalchemy import Table

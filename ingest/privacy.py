@@ -10,8 +10,8 @@ from consent import service as consent
 from core.database import utcnow
 from core.errors import FieldError, ValidationFailed
 from delivery import service as delivery
-from ingest.models import IdempotencyRecord, Lead, Submission
-from ingest.normalise import InvalidValueError, canonical_email, e164_phone
+from leads.models import IdempotencyRecord, Lead, Submission
+from leads.normalise import InvalidValueError, canonical_email, e164_phone
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from core.database import utcnow
 from delivery import service as delivery
-from ingest.models import Submission
+from leads.models import Submission
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:

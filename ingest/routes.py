@@ -9,48 +9,30 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.pagination import DEFAULT_LIMIT, Limit
 from ingest import service
 from ingest.schemas import (
     ErasureResult,
     LeadDetail,
-    LeadList,
     PersonExport,
     PersonRequest,
-    SubmissionList,
-    Verdict,
     WithdrawRequest,
     WithdrawResult,
 )
-from ingest.views import consent_event_out, consent_state_out, export_document, lead_out, submission_out
+from ingest.views import consent_event_out, consent_state_out, export_document
+from leads.views import lead_out, submission_out
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
     from core.database import Database
 
-__all__ = ("LeadController", "PrivacyController", "SubmissionController")
+__all__ = ("LeadConsentController", "PrivacyController")
 
 
-class LeadController(Controller):
-    """The workspace's leads: one per person, with their submissions and consent history."""
+class LeadConsentController(Controller):
+    """A lead with its consent history, and withdrawing its consents."""
 
     path = "/leads"
     tags = ["leads"]  # noqa: RUF012
-
-    @get("/", summary="List leads, newest first; search by email or phone")
-    async def list_leads(
-        self,
-        db_session: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
-        email: FromQuery[str | None] = None,
-        phone: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: Limit = DEFAULT_LIMIT,
-    ) -> LeadList:
-        leads, next_cursor = await service.list_leads(
-            db_session, workspace_id=caller.workspace_id, email=email, phone=phone, limit=limit, cursor=cursor
-        )
-        return LeadList(items=[lead_out(lead) for lead in leads], next_cursor=next_cursor)
 
     @get("/{lead_id:str}", summary="A lead with its submissions and consent history")
     async def get_lead(
@@ -78,33 +60,6 @@ class LeadController(Controller):
             db_session, workspace_id=caller.workspace_id, lead_id=lead_id, purposes=data.purposes, indication="crm"
         )
         return WithdrawResult(withdrawn=withdrawn)
-
-
-class SubmissionController(Controller):
-    """Every submission, including duplicates and spam, which are kept but never delivered."""
-
-    path = "/submissions"
-    tags = ["submissions"]  # noqa: RUF012
-
-    @get("/", summary="List submissions, newest first, by form and verdict")
-    async def list_submissions(
-        self,
-        db_session: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
-        form_id: FromQuery[str | None] = None,
-        verdict: FromQuery[Verdict | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: Limit = DEFAULT_LIMIT,
-    ) -> SubmissionList:
-        submissions, next_cursor = await service.list_submissions(
-            db_session,
-            workspace_id=caller.workspace_id,
-            form_id=form_id,
-            verdict=verdict,
-            limit=limit,
-            cursor=cursor,
-        )
-        return SubmissionList(items=[submission_out(s) for s in submissions], next_cursor=next_cursor)
 
 
 class PrivacyController(Controller):

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+from leads.schemas import LeadOut, SubmissionOut
 
 __all__ = (
     "ConsentEventOut",
     "ConsentStateOut",
     "ErasureResult",
     "LeadDetail",
-    "LeadList",
-    "LeadOut",
     "PersonExport",
     "PersonRequest",
-    "SubmissionList",
-    "SubmissionOut",
     "SubmitAccepted",
-    "Verdict",
     "WithdrawRequest",
     "WithdrawResult",
 )
-
-Verdict = Literal["accepted", "duplicate", "spam", "test"]
 
 
 class SubmitAccepted(msgspec.Struct):
@@ -32,51 +27,6 @@ class SubmitAccepted(msgspec.Struct):
 
     id: str
     status: Literal["accepted"] = "accepted"
-
-
-class LeadOut(msgspec.Struct):
-    id: str
-    email: str | None
-    phone: str | None
-    name: str | None
-    fields: dict[str, Any]
-    """The values of the submission that created the lead, and of the confirmed double opt-in submissions since:
-    an unconfirmed submission never changes a known person's lead (it is delivered in its own ``submission``)."""
-    submission_count: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class LeadList(msgspec.Struct):
-    items: list[LeadOut]
-    next_cursor: str | None
-
-
-class SubmissionOut(msgspec.Struct):
-    id: str
-    form_id: str
-    form_version: int
-    lead_id: str | None
-    verdict: Verdict
-    spam_reason: str | None
-    source: str
-    fields: dict[str, Any]
-    consents: list[str]
-    page_url: str | None
-    referrer: str | None
-    utm: dict[str, Any]
-    user_agent: str | None
-    client_ip: str | None
-    """Truncated to /24 (IPv4) or /48 (IPv6)."""
-    event_type: str | None
-    message_id: str | None
-    """The webhook message this submission was announced with (see ``/api/v1/deliveries``)."""
-    created_at: datetime
-
-
-class SubmissionList(msgspec.Struct):
-    items: list[SubmissionOut]
-    next_cursor: str | None
 
 
 class ConsentEventOut(msgspec.Struct):

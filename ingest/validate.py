@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 from core.errors import FieldError, ValidationFailed
 from forms.schemas import FieldOption
-from ingest.normalise import InvalidValueError, canonical_email, e164_phone
 from ingest.parse import TRACKING_FIELDS, clean_text
+from leads.normalise import InvalidValueError, canonical_email, e164_phone
 
 if TYPE_CHECKING:
     from forms.definition import Definition

@@ -7,48 +7,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from consent import service as consent
-from ingest.schemas import ConsentEventOut, ConsentStateOut, LeadOut, PersonExport, SubmissionOut
+from ingest.schemas import ConsentEventOut, ConsentStateOut, PersonExport
+from leads.views import lead_out, submission_out
 
 if TYPE_CHECKING:
     from consent.models import ConsentEvent, ConsentNotice
-    from ingest.models import Lead, Submission
+    from leads.models import Submission
 
-__all__ = ("consent_event_out", "consent_state_out", "export_document", "lead_out", "submission_out")
-
-
-def lead_out(lead: Lead) -> LeadOut:
-    return LeadOut(
-        id=lead.id,
-        email=lead.email,
-        phone=lead.phone,
-        name=lead.name,
-        fields=lead.fields,
-        submission_count=lead.submission_count,
-        created_at=lead.created_at,
-        updated_at=lead.updated_at,
-    )
-
-
-def submission_out(submission: Submission) -> SubmissionOut:
-    return SubmissionOut(
-        id=submission.id,
-        form_id=submission.form_id,
-        form_version=submission.form_version,
-        lead_id=submission.lead_id,
-        verdict=submission.verdict,  # type: ignore[arg-type]
-        spam_reason=submission.spam_reason,
-        source=submission.source,
-        fields=submission.fields,
-        consents=submission.consents,
-        page_url=submission.page_url,
-        referrer=submission.referrer,
-        utm=submission.utm,
-        user_agent=submission.user_agent,
-        client_ip=submission.client_ip,
-        event_type=submission.event_type,
-        message_id=submission.message_id,
-        created_at=submission.created_at,
-    )
+__all__ = ("consent_event_out", "consent_state_out", "export_document")
 
 
 def consent_state_out(submissions: list[Submission], events: list[ConsentEvent]) -> list[ConsentStateOut]:

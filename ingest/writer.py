@@ -19,8 +19,8 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from core.database import utcnow
 from core.errors import ServiceUnavailable
-from ingest.models import IdempotencyRecord
 from ingest.persist import Pending, Written, write_batch
+from leads.models import IdempotencyRecord
 
 if TYPE_CHECKING:
     from core.database import Database

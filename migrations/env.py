@@ -12,8 +12,8 @@ from sqlalchemy.pool import NullPool
 import consent.models
 import delivery.models
 import forms.models
-import ingest.models
 import ingest.sources.models
+import leads.models
 import workspaces.models
 from core.database import Base
 from core.settings import load_settings
@@ -25,7 +25,7 @@ _MODELS = (
     workspaces.models,
     forms.models,
     consent.models,
-    ingest.models,
+    leads.models,
     ingest.sources.models,
     delivery.models,
 )  # imported so that their tables are on Base.metadata

@@ -19,7 +19,7 @@ from consent.tokens import receipt_token
 from delivery.models import Delivery
 from forms.demo import DEMO_FORM
 from forms.service import create_form as create_form_in
-from ingest.models import Lead
+from leads.models import Lead
 from tests.conftest import make_settings
 from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve, valid
 from tests.query_plans import Captured, capture_statements, scans_in

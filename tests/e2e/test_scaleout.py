@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from bench.cluster import Cluster, Node, leadwire_env
 from core.database import Database
 from delivery.models import Delivery, DeliveryAttempt
-from ingest.models import Submission
+from leads.models import Submission
 from tests.conftest import TEST_SECRET_KEY, _truncate_postgres, make_settings, new_tenant
 from tests.ingest.conftest import add_endpoint, create_form
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from delivery.models import Delivery
-from ingest.models import Lead, Submission
+from leads.models import Lead, Submission
 from tests.ingest.conftest import add_endpoint, create_form, serve, valid
 from tests.webhooks import eventually
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from bench.cluster import asyncpg_dsn
 from core.errors import Conflict
 from ingest.idempotency import InFlight
-from ingest.models import Submission
+from leads.models import Submission
 from tests.conftest import make_settings
 from tests.ingest.conftest import create_form, serve, token, valid
 

@@ -15,8 +15,8 @@ from core.database import Database, utcnow
 from core.ids import new_id
 from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
 from ingest import retention
-from ingest.models import Lead, Submission
 from ingest.retention import PurgeReport, PurgeScheduler, purge
+from leads.models import Lead, Submission
 from tests.conftest import make_settings
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
-from ingest.models import Submission
+from leads.models import Submission
 from tests.conftest import make_settings
 from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve
 

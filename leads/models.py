@@ -1,4 +1,8 @@
-"""Tables of the ingest slice: leads (one per person and workspace), submissions, idempotency records."""
+"""Tables of the leads slice: leads (one per person and workspace), submissions and their stored answers.
+
+``IdempotencyRecord`` is written by the ingest pipeline, but it is a submission's stored answer (personal data):
+it lives beside ``Submission`` so that erasure (``privacy``, which sits below ``ingest``) can delete it too.
+"""
 
 from __future__ import annotations
 

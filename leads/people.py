@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select, update
 
 from core.database import insert_or_skip
 from core.ids import new_id
-from ingest.models import Lead
+from leads.models import Lead
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

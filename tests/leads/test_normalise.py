@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.normalise import InvalidValueError, canonical_email, e164_phone
+from leads.normalise import InvalidValueError, canonical_email, e164_phone
 
 
 @pytest.mark.parametrize(

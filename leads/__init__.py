@@ -1,0 +1,1 @@
+"""Leads (one per person and workspace) and submissions: person matching, their reads and their API."""

@@ -1,0 +1,47 @@
+"""The API's views of leads and submissions: what the admin API answers and the console exports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from leads.schemas import LeadOut, SubmissionOut
+
+if TYPE_CHECKING:
+    from leads.models import Lead, Submission
+
+__all__ = ("lead_out", "submission_out")
+
+
+def lead_out(lead: Lead) -> LeadOut:
+    return LeadOut(
+        id=lead.id,
+        email=lead.email,
+        phone=lead.phone,
+        name=lead.name,
+        fields=lead.fields,
+        submission_count=lead.submission_count,
+        created_at=lead.created_at,
+        updated_at=lead.updated_at,
+    )
+
+
+def submission_out(submission: Submission) -> SubmissionOut:
+    return SubmissionOut(
+        id=submission.id,
+        form_id=submission.form_id,
+        form_version=submission.form_version,
+        lead_id=submission.lead_id,
+        verdict=submission.verdict,  # type: ignore[arg-type]
+        spam_reason=submission.spam_reason,
+        source=submission.source,
+        fields=submission.fields,
+        consents=submission.consents,
+        page_url=submission.page_url,
+        referrer=submission.referrer,
+        utm=submission.utm,
+        user_agent=submission.user_agent,
+        client_ip=submission.client_ip,
+        event_type=submission.event_type,
+        message_id=submission.message_id,
+        created_at=submission.created_at,
+    )
