@@ -14,7 +14,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consent.routes import NoticeController
+from consent.routes import LeadConsentController, NoticeController
 from console.entry import root
 from console.routes import CONSOLE_TEMPLATES, console_router
 from core.api_docs import docs_render_plugins
@@ -41,7 +41,7 @@ from ingest.events import LEAD_EVENTS
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
 from ingest.retention import PurgeScheduler
-from ingest.routes import LeadConsentController, PrivacyController
+from ingest.routes import PrivacyController
 from ingest.sources.fetcher import MetaFetcher
 from ingest.sources.routes import SourceController, hook_challenge, hook_receive
 from ingest.writer import SubmissionWriter

@@ -1,1 +1,1 @@
-"""Consent notices (immutable, hashed versions), consent events, receipts, withdrawal, export and erasure."""
+"""Consent: notices, events, where each purpose stands, receipts, double opt-in, withdrawal, tokens, its API."""

@@ -1,19 +1,27 @@
-"""Request and response bodies of the consent slice."""
+"""Request and response bodies of the consent slice: notices, receipts, and a lead's consent history and state."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
+from leads.schemas import LeadOut, SubmissionOut
+
 __all__ = (
+    "ConsentEventOut",
     "ConsentReceipt",
+    "ConsentStateOut",
+    "LeadDetail",
     "NoticeList",
     "NoticeOut",
     "ReceiptController",
     "ReceiptNotice",
     "ReceiptPurpose",
     "ReceiptSubject",
+    "WithdrawRequest",
+    "WithdrawResult",
 )
 
 
@@ -86,3 +94,51 @@ class ConsentReceipt(msgspec.Struct):
     """The submission repeated one received shortly before, so it recorded no consent of its own."""
     awaiting_confirmation: bool = False
     """Double opt-in: nothing counts until the person follows the confirmation link."""
+
+
+class ConsentEventOut(msgspec.Struct):
+    id: str
+    purpose: str
+    channel: str
+    state: str
+    indication: str
+    form_id: str
+    submission_id: str | None
+    notice_id: str
+    notice_version: int
+    notice_text: str
+    """The exact text the person was shown."""
+    text_sha256: str
+    page_url: str | None
+    recorded_at: datetime
+
+
+class ConsentStateOut(msgspec.Struct):
+    """Where one purpose stands for the person now, by the rule every view uses (README: consent)."""
+
+    purpose: str
+    channel: str
+    state: str
+    """``given``, ``confirmed``, ``withdrawn``, ``refused`` (never agreed), or ``pending`` (only in unconfirmed
+    double opt-in submissions so far)."""
+    since: datetime
+
+
+class LeadDetail(msgspec.Struct):
+    lead: LeadOut
+    submissions: list[SubmissionOut]
+    consent_events: list[ConsentEventOut]
+    """Oldest first: the history of what this person agreed to, purpose by purpose."""
+    consent_state: list[ConsentStateOut]
+    """Where each purpose stands now, by purpose."""
+
+
+class WithdrawRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The purposes a person asked the CRM to stop using their data for."""
+
+    purposes: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(min_length=1)]
+
+
+class WithdrawResult(msgspec.Struct):
+    withdrawn: list[str]
+    """The purposes withdrawn now (those already withdrawn or never given are left as they were)."""

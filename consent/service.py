@@ -19,6 +19,7 @@ from consent.tokens import (
 )
 from core.ids import new_id
 from forms import service as forms
+from leads import service as leads
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from forms.models import Form
+    from leads.models import Lead, Submission
 
 __all__ = (
     "GIVING",
@@ -38,6 +40,7 @@ __all__ = (
     "current_states",
     "events_of_lead",
     "events_of_submission",
+    "lead_history",
     "list_notices",
     "notices_for",
     "read_confirmation",
@@ -131,6 +134,18 @@ async def events_of_lead(session: AsyncSession, *, lead_id: str) -> list[tuple[C
         .order_by(ConsentEvent.recorded_at, ConsentEvent.purpose)
     )
     return [(event, notice) for event, notice in rows.all()]
+
+
+async def lead_history(
+    session: AsyncSession, *, workspace_id: str, lead_id: str
+) -> tuple[Lead, list[Submission], list[tuple[ConsentEvent, ConsentNotice]]]:
+    """A lead with its submissions (newest first) and its consent history (oldest first).
+
+    Raises:
+        NotFound: No such lead in this workspace.
+    """
+    lead, submissions = await leads.get_lead(session, workspace_id=workspace_id, lead_id=lead_id)
+    return lead, submissions, await events_of_lead(session, lead_id=lead.id)
 
 
 async def append_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from consent import lifecycle
 from consent import service as consent
 from core.client_ip import truncated_ip
 from core.errors import Conflict, NotFound
@@ -93,7 +94,7 @@ async def receipt_page(
 ) -> Any:
     try:
         submission_id = consent.read_receipt(app_settings, token)
-        receipt = await ingest.receipt_of(db_session, app_settings, submission_id=submission_id)
+        receipt = await lifecycle.receipt_of(db_session, app_settings, submission_id=submission_id)
     except (consent.InvalidLink, NotFound) as exc:
         # A person who follows a broken link gets a page; a program that asked for JSON gets a problem.
         if _wants_json(request):
@@ -126,7 +127,7 @@ async def withdraw(
     purpose = str(form.get("purpose") or "")
     client_ip, user_agent = _who(request)
     try:
-        await ingest.withdraw_from_receipt(
+        await lifecycle.withdraw_from_receipt(
             db_session,
             app_settings,
             submission_id=submission_id,
@@ -146,7 +147,7 @@ async def confirm_page(
     # Opening the link changes nothing (mail scanners open links): confirming takes the button's POST.
     try:
         submission_id = consent.read_confirmation(app_settings, token)
-        await ingest.pending_confirmation(db_session, submission_id=submission_id)
+        await lifecycle.pending_confirmation(db_session, submission_id=submission_id)
     except consent.ExpiredLink:
         return _message("This link has expired", "Please fill in the form again.", status_code=410)
     except (consent.InvalidLink, NotFound):
@@ -184,7 +185,7 @@ async def confirm(
         return _message("Not confirmed", "Use the button on the confirmation page.", status_code=403)
     client_ip, user_agent = _who(request)
     try:
-        await ingest.confirm_submission(
+        await lifecycle.confirm_submission(
             db_session, submission_id=submission_id, client_ip=client_ip, user_agent=user_agent
         )
     except NotFound:

@@ -12,13 +12,13 @@ import msgspec
 from sqlalchemy import delete, insert, select
 
 from consent import service as consent
+from consent.ledger import ConsentLedger
 from consent.models import ConsentEvent
 from core.database import call_after_commit
 from core.errors import FieldError, LeadwireError, NotFound, ValidationFailed
 from core.ids import new_id
 from delivery import service as delivery
 from forms import service as forms
-from ingest.consent_state import ConsentLedger
 from leads.models import IdempotencyRecord, Submission
 from leads.people import Person, PersonKey, by_group, find_or_create_people, save_people
 

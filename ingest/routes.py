@@ -1,4 +1,4 @@
-"""Admin routes of the ingest slice: leads and submissions (the public submit route is in ``embeds``)."""
+"""Admin routes of the ingest slice: export and erasure, until privacy/ takes them."""
 
 from __future__ import annotations
 
@@ -6,60 +6,22 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import service
 from ingest.schemas import (
     ErasureResult,
-    LeadDetail,
     PersonExport,
     PersonRequest,
-    WithdrawRequest,
-    WithdrawResult,
 )
-from ingest.views import consent_event_out, consent_state_out, export_document
-from leads.views import lead_out, submission_out
+from ingest.views import export_document
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
     from core.database import Database
 
-__all__ = ("LeadConsentController", "PrivacyController")
-
-
-class LeadConsentController(Controller):
-    """A lead with its consent history, and withdrawing its consents."""
-
-    path = "/leads"
-    tags = ["leads"]  # noqa: RUF012
-
-    @get("/{lead_id:str}", summary="A lead with its submissions and consent history")
-    async def get_lead(
-        self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], lead_id: FromPath[str]
-    ) -> LeadDetail:
-        lead, submissions, events = await service.get_lead(
-            db_session, workspace_id=caller.workspace_id, lead_id=lead_id
-        )
-        return LeadDetail(
-            lead=lead_out(lead),
-            submissions=[submission_out(s) for s in submissions],
-            consent_events=[consent_event_out(e, n) for e, n in events],
-            consent_state=consent_state_out(submissions, [e for e, _ in events]),
-        )
-
-    @post("/{lead_id:str}/consents/withdraw", status_code=200, summary="Withdraw consents the person asked the CRM to")
-    async def withdraw(
-        self,
-        db_session: NamedDependency[AsyncSession],
-        caller: NamedDependency[Caller],
-        lead_id: FromPath[str],
-        data: JSONBody[WithdrawRequest],
-    ) -> WithdrawResult:
-        withdrawn = await service.withdraw_consents(
-            db_session, workspace_id=caller.workspace_id, lead_id=lead_id, purposes=data.purposes, indication="crm"
-        )
-        return WithdrawResult(withdrawn=withdrawn)
+__all__ = ("PrivacyController",)
 
 
 class PrivacyController(Controller):

@@ -1,24 +1,19 @@
-"""Response bodies of the ingest slice: submit answers, leads, submissions and their consent history."""
+"""Bodies of the ingest slice: the submit answer, and (until privacy/ takes them) export and erasure."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
+from consent.schemas import ConsentEventOut
 from leads.schemas import LeadOut, SubmissionOut
 
 __all__ = (
-    "ConsentEventOut",
-    "ConsentStateOut",
     "ErasureResult",
-    "LeadDetail",
     "PersonExport",
     "PersonRequest",
     "SubmitAccepted",
-    "WithdrawRequest",
-    "WithdrawResult",
 )
 
 
@@ -27,54 +22,6 @@ class SubmitAccepted(msgspec.Struct):
 
     id: str
     status: Literal["accepted"] = "accepted"
-
-
-class ConsentEventOut(msgspec.Struct):
-    id: str
-    purpose: str
-    channel: str
-    state: str
-    indication: str
-    form_id: str
-    submission_id: str | None
-    notice_id: str
-    notice_version: int
-    notice_text: str
-    """The exact text the person was shown."""
-    text_sha256: str
-    page_url: str | None
-    recorded_at: datetime
-
-
-class ConsentStateOut(msgspec.Struct):
-    """Where one purpose stands for the person now, by the rule every view uses (README: consent)."""
-
-    purpose: str
-    channel: str
-    state: str
-    """``given``, ``confirmed``, ``withdrawn``, ``refused`` (never agreed), or ``pending`` (only in unconfirmed
-    double opt-in submissions so far)."""
-    since: datetime
-
-
-class LeadDetail(msgspec.Struct):
-    lead: LeadOut
-    submissions: list[SubmissionOut]
-    consent_events: list[ConsentEventOut]
-    """Oldest first: the history of what this person agreed to, purpose by purpose."""
-    consent_state: list[ConsentStateOut]
-    """Where each purpose stands now, by purpose."""
-
-
-class WithdrawRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """The purposes a person asked the CRM to stop using their data for."""
-
-    purposes: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(min_length=1)]
-
-
-class WithdrawResult(msgspec.Struct):
-    withdrawn: list[str]
-    """The purposes withdrawn now (those already withdrawn or never given are left as they were)."""
 
 
 class PersonRequest(msgspec.Struct, forbid_unknown_fields=True):

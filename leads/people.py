@@ -50,7 +50,7 @@ class Person:
 
         An unverified submission never changes a known person's name, email, phone or fields: anyone can type
         someone's address. Its values are stored with the submission and delivered in its ``submission`` block;
-        only a confirmed double opt-in submission updates the lead (``ingest.lifecycle.confirm_submission``).
+        only a confirmed double opt-in submission updates the lead (``consent.lifecycle.confirm_submission``).
         """
         if self.created_with_first:
             self.created_with_first = False  # the row already holds this submission's values and count
