@@ -40,12 +40,12 @@ from forms.routes import FormController
 from ingest.events import LEAD_EVENTS
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
-from ingest.retention import PurgeScheduler
-from ingest.routes import PrivacyController
 from ingest.sources.fetcher import MetaFetcher
 from ingest.sources.routes import SourceController, hook_challenge, hook_receive
 from ingest.writer import SubmissionWriter
 from leads.routes import LeadController, SubmissionController
+from privacy.retention import PurgeScheduler
+from privacy.routes import PrivacyController
 from workspaces.auth import provide_caller, require_api_key
 from workspaces.routes import WorkspaceController
 from workspaces.schemas import Caller

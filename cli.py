@@ -117,7 +117,7 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     import signal
 
     from delivery.worker import DeliveryWorker
-    from ingest.retention import PurgeScheduler
+    from privacy.retention import PurgeScheduler
 
     if settings.is_sqlite:
         _migrate(settings)
@@ -147,7 +147,7 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.retention import purge
+    from privacy.retention import purge
 
     if settings.is_sqlite:
         _migrate(settings)

@@ -1,20 +1,12 @@
-"""Bodies of the ingest slice: the submit answer, and (until privacy/ takes them) export and erasure."""
+"""Response bodies of the ingest slice: the answer to a JSON submission."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
 
-from consent.schemas import ConsentEventOut
-from leads.schemas import LeadOut, SubmissionOut
-
-__all__ = (
-    "ErasureResult",
-    "PersonExport",
-    "PersonRequest",
-    "SubmitAccepted",
-)
+__all__ = ("SubmitAccepted",)
 
 
 class SubmitAccepted(msgspec.Struct):
@@ -22,23 +14,3 @@ class SubmitAccepted(msgspec.Struct):
 
     id: str
     status: Literal["accepted"] = "accepted"
-
-
-class PersonRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """A person, by email or by phone (one of them)."""
-
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=254)] | None = None
-    phone: Annotated[str, msgspec.Meta(min_length=3, max_length=40)] | None = None
-
-
-class PersonExport(msgspec.Struct):
-    """Everything the workspace holds about one person."""
-
-    leads: list[LeadOut]
-    submissions: list[SubmissionOut]
-    consent_events: list[ConsentEventOut]
-
-
-class ErasureResult(msgspec.Struct):
-    erased_leads: list[str]
-    """Tombstones are kept under these ids; everything personal about them is gone."""

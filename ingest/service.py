@@ -1,4 +1,4 @@
-"""The ingest slice's service: submitting (for routes, embeds and sources), and export and erasure for now."""
+"""The ingest slice's service: submitting (for routes, embeds and sources)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from ingest.pipeline import (
     published_form,
     run_pipeline,
 )
-from ingest.privacy import erase_person, person_export
 from ingest.public import client_address, outcome_response, rate_limit_submissions, read_submission, submit_services
 from ingest.spam import issue_render_token, own_origin, request_origin
-from ingest.views import export_document
 
 __all__ = (
     "TRACKING_FIELDS",
@@ -26,12 +24,9 @@ __all__ = (
     "client_address",
     "definition_of",
     "embed_origin",
-    "erase_person",
-    "export_document",
     "issue_render_token",
     "outcome_response",
     "own_origin",
-    "person_export",
     "published_form",
     "rate_limit_submissions",
     "read_submission",

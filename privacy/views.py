@@ -1,12 +1,12 @@
-"""The API's views of the ingest slice's rows: what the admin API answers and the console exports."""
+"""A person's export as the document the admin API answers and the console hands out."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from consent.views import consent_event_out
-from ingest.schemas import PersonExport
 from leads.views import lead_out, submission_out
+from privacy.schemas import PersonExport
 
 __all__ = ("export_document",)
 

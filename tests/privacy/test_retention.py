@@ -14,9 +14,9 @@ from consent.models import ConsentEvent
 from core.database import Database, utcnow
 from core.ids import new_id
 from delivery.models import Delivery, DeliveryAttempt, Message, WebhookEndpoint
-from ingest import retention
-from ingest.retention import PurgeReport, PurgeScheduler, purge
 from leads.models import Lead, Submission
+from privacy import retention
+from privacy.retention import PurgeReport, PurgeScheduler, purge
 from tests.conftest import make_settings
 
 if TYPE_CHECKING:

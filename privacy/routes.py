@@ -1,4 +1,4 @@
-"""Admin routes of the ingest slice: export and erasure, until privacy/ takes them."""
+"""Admin routes of the privacy slice: export everything about a person, or erase it."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest import service
-from ingest.schemas import (
+from privacy import service
+from privacy.schemas import (
     ErasureResult,
     PersonExport,
     PersonRequest,
 )
-from ingest.views import export_document
+from privacy.views import export_document
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
