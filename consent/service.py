@@ -9,14 +9,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from consent.models import ConsentEvent, ConsentNotice
-from consent.tokens import (
-    ExpiredLink,
-    InvalidLink,
-    confirmation_token,
-    read_confirmation,
-    read_receipt,
-    receipt_token,
-)
 from core.ids import new_id
 from forms import service as forms
 from leads import service as leads
@@ -33,19 +25,13 @@ if TYPE_CHECKING:
 
 __all__ = (
     "GIVING",
-    "ExpiredLink",
-    "InvalidLink",
     "append_events",
-    "confirmation_token",
     "current_states",
     "events_of_lead",
     "events_of_submission",
     "lead_history",
     "list_notices",
     "notices_for",
-    "read_confirmation",
-    "read_receipt",
-    "receipt_token",
     "redact_events",
     "standing_states",
     "state_summary",

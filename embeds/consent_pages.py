@@ -10,13 +10,14 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consent import lifecycle
-from consent import service as consent
+from consent import lifecycle, tokens
 from core.client_ip import truncated_ip
 from core.errors import Conflict, NotFound
 from core.settings import Settings
 from embeds.render import DEFAULT_THEME
 from ingest import service as ingest
+from ingest import spam
+from ingest.parse import clean_text
 
 if TYPE_CHECKING:
     from consent.schemas import ConsentReceipt
@@ -47,14 +48,14 @@ def _message(heading: str, message: str, status_code: int = 200, **extra: Any) -
 
 def _same_origin(request: Request[Any, Any, Any], settings: Settings) -> bool:
     """A post from our own page (or from a client that sends no Origin at all, like curl)."""
-    origin = ingest.request_origin(request.headers.get("origin"), None)
-    return origin is None or origin == ingest.own_origin(settings.public_base_url)
+    origin = spam.request_origin(request.headers.get("origin"), None)
+    return origin is None or origin == spam.own_origin(settings.public_base_url)
 
 
 def _who(request: Request[Any, Any, Any]) -> tuple[str | None, str | None]:
     """The person's address (truncated, as on submissions; through trusted proxies) and user agent."""
     agent = request.headers.get("user-agent")
-    return truncated_ip(ingest.client_address(request)), (ingest.clean_text(agent, 500) if agent else None)
+    return truncated_ip(ingest.client_address(request)), (clean_text(agent, 500) if agent else None)
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -93,9 +94,9 @@ async def receipt_page(
     app_settings: NamedDependency[Settings],
 ) -> Any:
     try:
-        submission_id = consent.read_receipt(app_settings, token)
+        submission_id = tokens.read_receipt(app_settings, token)
         receipt = await lifecycle.receipt_of(db_session, app_settings, submission_id=submission_id)
-    except (consent.InvalidLink, NotFound) as exc:
+    except (tokens.InvalidLink, NotFound) as exc:
         # A person who follows a broken link gets a page; a program that asked for JSON gets a problem.
         if _wants_json(request):
             raise NotFound("no such receipt") from exc
@@ -118,8 +119,8 @@ async def withdraw(
     app_settings: NamedDependency[Settings],
 ) -> Any:
     try:
-        submission_id = consent.read_receipt(app_settings, token)
-    except consent.InvalidLink:
+        submission_id = tokens.read_receipt(app_settings, token)
+    except tokens.InvalidLink:
         return _invalid_link()
     if not _same_origin(request, app_settings):
         return _message("Not withdrawn", "Use the button on your receipt page.", status_code=403)
@@ -146,11 +147,11 @@ async def confirm_page(
 ) -> Template:
     # Opening the link changes nothing (mail scanners open links): confirming takes the button's POST.
     try:
-        submission_id = consent.read_confirmation(app_settings, token)
+        submission_id = tokens.read_confirmation(app_settings, token)
         await lifecycle.pending_confirmation(db_session, submission_id=submission_id)
-    except consent.ExpiredLink:
+    except tokens.ExpiredLink:
         return _message("This link has expired", "Please fill in the form again.", status_code=410)
-    except (consent.InvalidLink, NotFound):
+    except (tokens.InvalidLink, NotFound):
         return _invalid_link()
     except Conflict:
         return _message("Already confirmed", "You have already confirmed; there is nothing more to do.", 409)
@@ -176,10 +177,10 @@ async def confirm(
     app_settings: NamedDependency[Settings],
 ) -> Template:
     try:
-        submission_id = consent.read_confirmation(app_settings, token)
-    except consent.ExpiredLink:
+        submission_id = tokens.read_confirmation(app_settings, token)
+    except tokens.ExpiredLink:
         return _message("This link has expired", "Please fill in the form again.", status_code=410)
-    except consent.InvalidLink:
+    except tokens.InvalidLink:
         return _invalid_link()
     if not _same_origin(request, app_settings):
         return _message("Not confirmed", "Use the button on the confirmation page.", status_code=403)

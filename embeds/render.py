@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from forms.schemas import FieldOption
-from ingest import service as ingest
+from ingest.parse import TRACKING_FIELDS
 
 if TYPE_CHECKING:
     from core.errors import FieldError
@@ -47,7 +47,7 @@ _NAME_AUTOCOMPLETE = {
     "postcode": "postal-code",
     "zip": "postal-code",
 }
-_PASSED_THROUGH = ("_page_url", "_referrer", *ingest.TRACKING_FIELDS)
+_PASSED_THROUGH = ("_page_url", "_referrer", *TRACKING_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

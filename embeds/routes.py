@@ -18,6 +18,7 @@ from embeds.render import LOADER, frame_context, page_context, page_headers
 from embeds.schemas import EmbedOut
 from embeds.snippet import embed_out
 from forms import service as forms
+from ingest import pipeline, spam
 from ingest import service as ingest
 from ingest.schemas import SubmitAccepted
 from workspaces.schemas import Caller
@@ -33,7 +34,7 @@ def _parent(form: Form, query: dict[str, str], *, embed: bool) -> str | None:
     """The origin of the page framing this one, when framed (``?embed=1&origin=…``) by a site that may frame it."""
     if not embed:
         return None
-    return ingest.embed_origin(query.get("origin"), ingest.definition_of(form).settings.allowed_origins)
+    return pipeline.embed_origin(query.get("origin"), pipeline.definition_of(form).settings.allowed_origins)
 
 
 def _form_page(
@@ -46,7 +47,7 @@ def _form_page(
     errors: list[Any] | None = None,
     status_code: int = 200,
 ) -> Template:
-    definition = ingest.definition_of(form)
+    definition = pipeline.definition_of(form)
     parent = _parent(form, query, embed=embed)
     context = page_context(
         form,
@@ -71,9 +72,9 @@ async def hosted_form(
     slug: FromPath[str], request: Request[Any, Any, Any], embed: FromQuery[str | None] = None
 ) -> Template:
     services = ingest.submit_services(request)
-    form = await ingest.published_form(services.db, slug)
+    form = await pipeline.published_form(services.db, slug)
     query = {key: str(value) for key, value in request.query_params.items()}
-    token = ingest.issue_render_token(services.settings, form_id=form.id)
+    token = spam.issue_render_token(services.settings, form_id=form.id)
     return _form_page(form, query, embed=embed == "1", render_token=token)
 
 
@@ -94,7 +95,7 @@ async def hosted_form(
 async def submit(slug: FromPath[str], request: Request[Any, Any, Any]) -> Response[SubmitAccepted]:
     form, raw, facts = await ingest.read_submission(request, slug)
     try:
-        outcome = await ingest.run_pipeline(ingest.submit_services(request), form, raw, facts)
+        outcome = await pipeline.run_pipeline(ingest.submit_services(request), form, raw, facts)
     except ValidationFailed as exc:
         if facts.wants_json:
             raise
@@ -102,7 +103,7 @@ async def submit(slug: FromPath[str], request: Request[Any, Any, Any]) -> Respon
         passed = {**raw.meta, "origin": raw.meta.get("_embed_origin", "")}
         embed = bool(raw.meta.get("_embed_origin"))
         settings = ingest.submit_services(request).settings
-        token = raw.meta.get("_t") or ingest.issue_render_token(settings, form_id=form.id)
+        token = raw.meta.get("_t") or spam.issue_render_token(settings, form_id=form.id)
         return _form_page(  # type: ignore[return-value]
             form, passed, embed=embed, render_token=token, raw=raw, errors=exc.errors, status_code=422
         )
@@ -114,8 +115,8 @@ async def thank_you(
     slug: FromPath[str], request: Request[Any, Any, Any], embed: FromQuery[str | None] = None
 ) -> Template:
     services = ingest.submit_services(request)
-    form = await ingest.published_form(services.db, slug)
-    definition = ingest.definition_of(form)
+    form = await pipeline.published_form(services.db, slug)
+    definition = pipeline.definition_of(form)
     query = {key: str(value) for key, value in request.query_params.items()}
     parent = _parent(form, query, embed=embed == "1")
     context = {

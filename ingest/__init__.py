@@ -1,1 +1,1 @@
-"""The ingest pipeline: public submit routes, validation, spam checks, rate limits, idempotency, de-duplication."""
+"""The ingest pipeline: parse, validate, spam, idempotency, persist, the group-commit writer; inbound sources."""

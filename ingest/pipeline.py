@@ -1,6 +1,6 @@
 """The ingest pipeline, in order: form, validation, spam verdict, idempotency, then de-duplication and storage.
 
-Rate limits run before all of this, as a guard, before the body is even read (see ``ingest.public``).
+Rate limits run before all of this, as a guard, before the body is even read (see ``ingest.service``).
 """
 
 from __future__ import annotations

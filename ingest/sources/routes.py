@@ -17,7 +17,7 @@ from core.problems import PROBLEM_JSON, problem_response
 from core.settings import Settings
 from ingest.parse import read_body
 from ingest.pipeline import run_pipeline
-from ingest.public import client_address, outcome_response, submit_services
+from ingest.service import client_address, outcome_response, submit_services
 from ingest.sources import kinds, service
 from ingest.sources.schemas import SourceCreate, SourceCreated, SourceList, SourceOut, SourceUpdate
 from workspaces.schemas import Caller

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from standardwebhooks import Webhook
 
-from consent import service as consent
+from consent import tokens
 from tests.ingest.conftest import add_endpoint, create_form, token, valid
 
 if TYPE_CHECKING:
@@ -183,14 +183,14 @@ async def test_double_opt_in_delivers_nothing_until_the_link_is_confirmed_and_th
 def test_confirmation_links_expire(ingest_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as patched:
         patched.setattr(time, "time", lambda: 1_700_000_000.0)
-        old = consent.confirmation_token(ingest_settings, "sub_x")
-    fresh = consent.confirmation_token(ingest_settings, "sub_x")
+        old = tokens.confirmation_token(ingest_settings, "sub_x")
+    fresh = tokens.confirmation_token(ingest_settings, "sub_x")
 
-    with pytest.raises(consent.ExpiredLink):
-        consent.read_confirmation(ingest_settings, old)
-    with pytest.raises(consent.InvalidLink):
-        consent.read_confirmation(ingest_settings, fresh + "x")
-    assert consent.read_confirmation(ingest_settings, fresh) == "sub_x"
+    with pytest.raises(tokens.ExpiredLink):
+        tokens.read_confirmation(ingest_settings, old)
+    with pytest.raises(tokens.InvalidLink):
+        tokens.read_confirmation(ingest_settings, fresh + "x")
+    assert tokens.read_confirmation(ingest_settings, fresh) == "sub_x"
 
 
 async def test_confirming_after_a_withdrawal_does_not_bring_the_consent_back(
