@@ -37,12 +37,12 @@ from embeds.favicon import favicon_ico, favicon_svg
 from embeds.render import TEMPLATES
 from embeds.routes import EmbedController, embed_js, hosted_form, submit, thank_you
 from forms.routes import FormController
-from ingest.events import LEAD_EVENTS
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
 from ingest.sources.fetcher import MetaFetcher
 from ingest.sources.routes import SourceController, hook_challenge, hook_receive
 from ingest.writer import SubmissionWriter
+from leads.events import LEAD_EVENTS
 from leads.routes import LeadController, SubmissionController
 from privacy.retention import PurgeScheduler
 from privacy.routes import PrivacyController

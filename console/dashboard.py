@@ -15,7 +15,7 @@ from console.pages import OUTCOMES, VERDICTS, page
 from console.session import ConsoleUser
 from delivery import service as delivery
 from forms import service as forms
-from ingest import service as ingest
+from leads import service as leads
 
 __all__ = ("dashboard",)
 
@@ -26,7 +26,7 @@ async def dashboard(
 ) -> Template:
     days = last_days(datetime.now(UTC).date())
     since = datetime.fromisoformat(days[0]).replace(tzinfo=UTC)
-    verdicts = await ingest.daily_verdicts(db_session, workspace_id=user.workspace_id, since=since)
+    verdicts = await leads.daily_verdicts(db_session, workspace_id=user.workspace_id, since=since)
     outcomes = await delivery.daily_outcomes(db_session, workspace_id=user.workspace_id, since=since)
     submissions = stacked_bars("Submissions per day", days, VERDICTS, {(d, k): n for d, k, n in verdicts})
     deliveries = stacked_bars("Deliveries per day", days, OUTCOMES, {(d, k): n for d, k, n in outcomes})

@@ -23,7 +23,7 @@ from embeds.render import page_context
 from embeds.snippet import embed_out
 from forms import service as forms
 from forms.schemas import FormCreate, FormSettingsPatch, FormUpdate
-from ingest import service as ingest
+from leads import service as leads
 
 if TYPE_CHECKING:
     from forms.models import Form
@@ -40,7 +40,7 @@ def _refuse(problems: list[tuple[str, str]]) -> None:
 async def _spam_since(session: AsyncSession, user: ConsoleUser) -> list[tuple[str, str, int]]:
     """Spam of the last 30 days per form and reason: spam is answered like a lead, so only this shows it."""
     since = datetime.now(UTC) - timedelta(days=30)
-    return await ingest.spam_reasons(session, workspace_id=user.workspace_id, since=since)
+    return await leads.spam_reasons(session, workspace_id=user.workspace_id, since=since)
 
 
 @get("/forms")

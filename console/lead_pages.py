@@ -14,11 +14,16 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from consent import lifecycle
+from consent import service as consent
+from consent import views as consent_views
 from console.pages import HEADERS, PAGE_SIZE, VERDICTS, forms_of, page, utc_day
 from console.session import ConsoleUser, check_post, load_user
 from core.errors import NotFound, ValidationFailed
 from core.settings import Settings
-from ingest import service as ingest
+from leads import service as leads
+from privacy import service as privacy
+from privacy import views as privacy_views
 
 if TYPE_CHECKING:
     from core.database import Database
@@ -42,7 +47,7 @@ async def leads_list(
     names = {f.id: f.name for f in all_forms}
     filters = {"q": q.strip(), "form": form, "verdict": verdict, "since": since, "until": until}
     try:
-        rows, next_cursor = await ingest.list_submissions(
+        rows, next_cursor = await leads.list_submissions(
             db_session,
             workspace_id=user.workspace_id,
             form_id=form if form in names else None,
@@ -68,7 +73,7 @@ async def lead_page(
     user: NamedDependency[ConsoleUser],
     lead_id: FromPath[str],
 ) -> Template:
-    lead, submissions, events = await ingest.get_lead(db_session, workspace_id=user.workspace_id, lead_id=lead_id)
+    lead, submissions, events = await consent.lead_history(db_session, workspace_id=user.workspace_id, lead_id=lead_id)
     all_forms = await forms_of(db_session, user)
     return page(
         request,
@@ -77,7 +82,7 @@ async def lead_page(
         lead=lead,
         submissions=submissions,
         events=events,
-        consent_state=ingest.consent_state_out(submissions, [event for event, _ in events]),
+        consent_state=consent_views.consent_state_out(submissions, [event for event, _ in events]),
         names={f.id: f.name for f in all_forms},
     )
 
@@ -91,7 +96,7 @@ async def lead_withdraw(
 ) -> Redirect:
     """The person asked the team to stop using their data for a purpose: the same withdrawal as the API's."""
     purpose = str((await request.form()).get("purpose") or "")
-    await ingest.withdraw_consents(
+    await lifecycle.withdraw_consents(
         db_session, workspace_id=user.workspace_id, lead_id=lead_id, purposes=[purpose], indication="console"
     )
     return Redirect(f"/console/leads/{lead_id}?done=withdrawn", status_code=303)
@@ -105,11 +110,11 @@ def _person(lead: Any) -> dict[str, str | None]:
 async def lead_export(
     db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser], lead_id: FromPath[str]
 ) -> Response[bytes]:
-    lead, _, _ = await ingest.get_lead(db_session, workspace_id=user.workspace_id, lead_id=lead_id)
+    lead, _ = await leads.get_lead(db_session, workspace_id=user.workspace_id, lead_id=lead_id)
     if lead.erased_at is not None:
         raise NotFound("this lead was erased")
-    found = await ingest.person_export(db_session, workspace_id=user.workspace_id, **_person(lead))
-    document = msgspec.json.encode(ingest.export_document(found))
+    found = await privacy.person_export(db_session, workspace_id=user.workspace_id, **_person(lead))
+    document = msgspec.json.encode(privacy_views.export_document(found))
     pretty = json.dumps(json.loads(document), indent=2, ensure_ascii=False).encode()
     headers = {**HEADERS, "Content-Disposition": f'attachment; filename="leadwire-export-{lead.id}.json"'}
     return Response(pretty, media_type=MediaType.JSON, headers=headers)
@@ -128,9 +133,9 @@ async def lead_erase(
     if (await request.form()).get("confirm") != "erase":
         return Redirect(f"/console/leads/{lead_id}", status_code=303)
     async with db.session(write=True) as session:
-        lead, _, _ = await ingest.get_lead(session, workspace_id=user.workspace_id, lead_id=lead_id)
+        lead, _ = await leads.get_lead(session, workspace_id=user.workspace_id, lead_id=lead_id)
         if lead.erased_at is not None:
             return Redirect("/console/leads?done=erased", status_code=303)
-        await ingest.erase_person(session, workspace_id=user.workspace_id, actor=user.caller.actor, **_person(lead))
+        await privacy.erase_person(session, workspace_id=user.workspace_id, actor=user.caller.actor, **_person(lead))
     await db.flush_erased()
     return Redirect("/console/leads?done=erased", status_code=303)
