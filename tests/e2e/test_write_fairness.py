@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
     from core.database import Database
     from core.settings import Settings
+    from core.write_gate import WriteTurn
     from forms.models import Form
     from tests.webhooks import Receiver
 
@@ -65,36 +67,58 @@ class WriteOrder:
     """Who asked for a transaction, who got SQLite's write lock (``BEGIN IMMEDIATE`` returned) and when each ended.
 
     Engine events, so they see every transaction of the app: a session's transaction asks as soon as it has a pooled
-    connection (``engine_connect``, just before its ``BEGIN``); it ends with its commit or rollback.
+    connection (``engine_connect``, just before its ``BEGIN``); it ends with its commit or rollback. The writer's
+    batches run in the SQLite writer thread (``Database.transact``) on an engine of their own: each asks when the
+    writer task asks the process's write gate for its turn, and is granted at its ``BEGIN IMMEDIATE`` in the thread.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, db: Database) -> None:
         self.position = 0
         self.asking: dict[int, WriteTransaction] = {}
         self.open: dict[int, WriteTransaction] = {}
         self.writes: list[WriteTransaction] = []
-        self._engine = engine
+        assert db._writer is not None  # an SQLite file: batches go through the writer thread
+        assert db._gate is not None
+        self._gate = db._gate
+        self._take = db._gate.take
+        self._engines: list[Engine] = [db.engine.sync_engine, db._writer.engine]
         self._listeners: list[tuple[str, Callable[..., None]]] = [
             ("engine_connect", self._asked),
             ("after_cursor_execute", self._executed),
             ("commit", self._ended),
             ("rollback", self._ended),
         ]
+        self._thread_asking: WriteTransaction | None = None
 
     def __enter__(self) -> WriteOrder:
-        for name, listener in self._listeners:
-            event.listen(self._engine, name, listener)
+        for engine in self._engines:
+            for name, listener in self._listeners:
+                event.listen(engine, name, listener)
+        self._gate.take = self._taking  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *_: object) -> None:
-        for name, listener in self._listeners:
-            event.remove(self._engine, name, listener)
+        self._gate.take = self._take  # type: ignore[method-assign]
+        for engine in self._engines:
+            for name, listener in self._listeners:
+                event.remove(engine, name, listener)
+
+    async def _taking(self, turn: WriteTurn) -> None:
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == WRITER_TASK:
+            self._thread_asking = WriteTransaction(WRITER_TASK, self._next())
+        await self._take(turn)
 
     def _next(self) -> int:
         self.position += 1
         return self.position
 
     def _asked(self, connection: Connection) -> None:
+        if connection.engine is self._engines[1]:  # the writer thread: the batch asked at the gate
+            asked, self._thread_asking = self._thread_asking, None
+            if asked is not None:
+                self.asking[id(connection)] = asked
+            return
         task = asyncio.current_task()
         self.asking[id(connection)] = WriteTransaction(task.get_name() if task else "?", self._next())
 
@@ -124,13 +148,14 @@ class WriteOrder:
 
 
 @contextlib.contextmanager
-def slow_writer_commits(engine: Engine) -> Iterator[None]:
-    """Each commit of the writer takes ``WRITER_COMMIT_S`` longer, holding the lock (without blocking the loop)."""
+def slow_writer_commits(db: Database) -> Iterator[None]:
+    """Each commit of the writer takes ``WRITER_COMMIT_S`` longer, holding the lock (in the writer thread, so without
+    blocking the event loop)."""
+    assert db._writer is not None
+    engine = db._writer.engine
 
-    def slow(connection: Connection) -> None:
-        task = asyncio.current_task()
-        if task is not None and task.get_name() == WRITER_TASK:
-            connection.connection.dbapi_connection.run_async(lambda _: asyncio.sleep(WRITER_COMMIT_S))  # type: ignore[union-attr]
+    def slow(_connection: Connection) -> None:
+        time.sleep(WRITER_COMMIT_S)
 
     event.listen(engine, "commit", slow)
     try:
@@ -186,7 +211,7 @@ async def test_the_worker_takes_its_turn_between_back_to_back_group_commits(
         return (await writer.write(_submission(form, number))).verdict
 
     try:
-        with WriteOrder(db.engine.sync_engine) as order, slow_writer_commits(db.engine.sync_engine):
+        with WriteOrder(db) as order, slow_writer_commits(db):
             verdicts = await asyncio.gather(*(submit(number) for number in range(SUBMISSIONS)))
             await receiver.wait_for(SUBMISSIONS, seconds=120)
     finally:
