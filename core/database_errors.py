@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import socket
 import sqlite3
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
@@ -54,6 +56,25 @@ def _place(database_url: str) -> dict[str, str]:
     return {"where": where, "database": url.database or "", "user": url.username or ""}
 
 
+def _is_database_file(filename: str | bytes | int, database_url: str) -> bool:
+    """Whether ``filename`` is the SQLite file, one of its companions (``-wal``, ``-shm``, ``.keys``) or a folder on
+    its way: another file that cannot be created (say, one the package should have shipped) is not the setting's
+    fault, and its traceback is what a bug report needs."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return False
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return False
+    database = Path(url.database).absolute()
+    path = Path(os.fsdecode(filename) if not isinstance(filename, int) else str(filename)).absolute()
+    return (
+        path == database
+        or (path.parent == database.parent and path.name.startswith(database.name))
+        or (path in database.parents)
+    )
+
+
 def _describe_one(exc: BaseException, database_url: str) -> str | None:
     place = _place(database_url)
     sqlstate = getattr(exc, "sqlstate", None)
@@ -68,7 +89,7 @@ def _describe_one(exc: BaseException, database_url: str) -> str | None:
         if isinstance(exc, ConnectionRefusedError):
             reason = "connection refused"
         return f"cannot reach the database at {place['where']} ({reason}); is it running? (check {_SETTING})"
-    if isinstance(exc, OSError) and exc.filename is not None:
+    if isinstance(exc, OSError) and exc.filename is not None and _is_database_file(exc.filename, database_url):
         return f"cannot create {exc.filename}: {exc.strerror} (check {_SETTING})"
     if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
         path = make_url(database_url).database
