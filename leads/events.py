@@ -1,9 +1,10 @@
 """The ``data`` of the events about a lead (lead.*, consent.withdrawn), as published under ``webhooks`` in /schema.
 
-The payloads are built as plain dicts where they are assembled (``ingest.persist._payload``, ``_confirmation_payload``,
-``consent.lifecycle.withdraw_consents`` and ``confirm_submission``, ``privacy.erase_person``): one batch writes thousands of
-them a second. These Structs describe them for the OpenAPI document, and tests/e2e/test_webhook_event_schemas.py
-checks that what the app really sends validates against what is published, so the two cannot drift apart.
+The payloads are built as plain dicts where they are assembled (``ingest.persist._payload`` and
+``_confirmation_payload``, ``consent.lifecycle.withdraw_consents`` and ``confirm_submission``,
+``privacy.erase_person``): one batch writes thousands of them a second. These Structs describe them for the
+OpenAPI document, and tests/e2e/test_webhook_event_schemas.py checks that what the app really sends validates
+against what is published, so the two cannot drift apart.
 """
 
 from __future__ import annotations
