@@ -30,7 +30,7 @@ run: install
 
 ## Lint, then the whole suite (SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set).
 test: lint $(AXE)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

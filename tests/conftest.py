@@ -8,6 +8,7 @@ import shutil
 import threading
 import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from litestar import Litestar
@@ -41,6 +42,23 @@ def pytest_configure(config: pytest.Config) -> None:
         for variable, service in (("TEST_POSTGRES_URL", "PostgreSQL"), ("TEST_REDIS_URL", "Redis")):
             if not os.environ.get(variable):
                 raise pytest.UsageError(f"CI=true but {variable} is not set: the {service} run is required in CI")
+    _redis_of_this_worker()
+
+
+def _redis_of_this_worker() -> None:
+    """Under pytest-xdist (``make test`` runs ``-n auto``), each worker process gets a Redis database of its own.
+
+    Rate limits and idempotency locks in Redis are keyed by address and form: two workers sharing a database would
+    count each other's requests. PostgreSQL needs nothing: each worker's session creates a database of its own
+    (``postgres_url``). Set in the environment, so that the servers and benchmarks the tests start inherit it.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url or not worker.startswith("gw"):
+        return
+    parts = urlsplit(url)
+    number = int(worker.removeprefix("gw")) + 1  # database 0 stays the serial run's
+    os.environ["TEST_REDIS_URL"] = urlunsplit(parts._replace(path=f"/{number}"))
 
 
 def run_in_thread(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
