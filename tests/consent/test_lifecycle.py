@@ -5,34 +5,18 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
-from standardwebhooks import Webhook
 
 from consent import tokens
-from tests.ingest.conftest import add_endpoint, create_form, token, valid
+from tests.ingest.conftest import add_endpoint, browser_post, create_form, valid, verified_event
 
 if TYPE_CHECKING:
     from core.settings import Settings
     from tests.conftest import Client, Tenant
     from tests.webhooks import Receiver
-
-
-def _event(endpoint: dict[str, Any], receiver: Receiver, index: int) -> dict[str, Any]:
-    headers, body = receiver.requests[index]
-    verified: dict[str, Any] = Webhook(endpoint["secret"]).verify(body, headers)
-    return verified
-
-
-async def _browser_post(client: Client, form: dict[str, Any], settings: Settings, **values: Any) -> str:
-    body = {"name": "Asha Rao", "email": "asha@example.com", "consent": ["sales_contact", "marketing"], **values}
-    response = await client.post(
-        f"/f/{form['slug']}", data={**body, "_t": token(settings, form["id"])}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    return response.headers["location"]
 
 
 async def test_a_prospect_opens_the_receipt_from_the_thank_you_page_and_withdraws_with_one_click(
@@ -41,13 +25,13 @@ async def test_a_prospect_opens_the_receipt_from_the_thank_you_page_and_withdraw
     form = await create_form(app_client, tenant)
     endpoint = await add_endpoint(app_client, tenant, receiver.url)
 
-    thanks = await app_client.get(await _browser_post(app_client, form, ingest_settings))
+    thanks = await app_client.get(await browser_post(app_client, form, ingest_settings))
     link = re.search(r'<a href="(/c/[^"]+)">See what you agreed to', thanks.text)
     assert link is not None
     page = await app_client.get(link[1])
     as_json = await app_client.get(link[1], headers={"Accept": "application/json"})
     await receiver.wait_for(1)
-    created = _event(endpoint, receiver, 0)
+    created = verified_event(endpoint, receiver, 0)
     withdrawn = await app_client.post(f"{link[1]}/withdraw", data={"purpose": "marketing"}, follow_redirects=False)
     after = await app_client.get(withdrawn.headers["location"])
     again = await app_client.post(f"{link[1]}/withdraw", data={"purpose": "marketing"}, follow_redirects=False)
@@ -75,7 +59,7 @@ async def test_a_prospect_opens_the_receipt_from_the_thank_you_page_and_withdraw
     assert "Your consent has been withdrawn." in after.text
     assert after.text.count("Withdraw this consent") == 1
     assert len(receiver.requests) == 2  # the second click changed nothing and sent nothing
-    event = _event(endpoint, receiver, 1)
+    event = verified_event(endpoint, receiver, 1)
     assert event["type"] == "consent.withdrawn"
     assert event["data"]["consent"][0]["purpose"] == "marketing"
     assert event["data"]["indication"] == "receipt"
@@ -86,7 +70,7 @@ async def test_a_receipt_link_that_was_not_issued_is_not_found_and_another_site_
     app_client: Client, tenant: Tenant, ingest_settings: Settings
 ) -> None:
     form = await create_form(app_client, tenant)
-    location = await _browser_post(app_client, form, ingest_settings)
+    location = await browser_post(app_client, form, ingest_settings)
     receipt = "/c/" + location.split("r=", 1)[1]
 
     forged = await app_client.get(receipt[:-3] + "xyz")
@@ -110,7 +94,7 @@ async def test_old_receipts_keep_the_exact_old_text_after_the_form_changes(
     app_client: Client, tenant: Tenant, ingest_settings: Settings
 ) -> None:
     form = await create_form(app_client, tenant)
-    location = await _browser_post(app_client, form, ingest_settings)
+    location = await browser_post(app_client, form, ingest_settings)
     consents = [form["consents"][0], {**form["consents"][1], "text": "A brand new marketing text."}]
     await app_client.patch(f"/api/v1/forms/{form['id']}", json={"consents": consents}, headers=tenant.headers)
 
@@ -139,7 +123,7 @@ async def test_the_crm_withdraws_a_consent_the_person_asked_it_to(
     assert unknown.status_code == 422
     assert theirs.status_code == 404
     assert [(e["purpose"], e["state"], e["indication"]) for e in history][-1] == ("sales_contact", "withdrawn", "crm")
-    assert _event(endpoint, receiver, 1)["type"] == "consent.withdrawn"
+    assert verified_event(endpoint, receiver, 1)["type"] == "consent.withdrawn"
 
 
 async def test_double_opt_in_delivers_nothing_until_the_link_is_confirmed_and_the_link_works_once(
@@ -150,7 +134,7 @@ async def test_double_opt_in_delivers_nothing_until_the_link_is_confirmed_and_th
 
     await app_client.post(f"/f/{form['slug']}", json=valid(), headers={"User-Agent": "Mail/1.0"})
     await receiver.wait_for(1)
-    requested = _event(endpoint, receiver, 0)
+    requested = verified_event(endpoint, receiver, 0)
     lead = (await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"][0]
     path = urlsplit(requested["data"]["confirmation_url"]).path
     opened = await app_client.get(path)
@@ -160,7 +144,7 @@ async def test_double_opt_in_delivers_nothing_until_the_link_is_confirmed_and_th
     await receiver.wait_for(2)
     twice = await app_client.post(path)
     reopened = await app_client.get(path)
-    created = _event(endpoint, receiver, 1)
+    created = verified_event(endpoint, receiver, 1)
     history = (await app_client.get(f"/api/v1/leads/{lead['id']}", headers=tenant.headers)).json()["consent_events"]
 
     assert requested["type"] == "lead.confirmation_requested"
@@ -200,7 +184,7 @@ async def test_confirming_after_a_withdrawal_does_not_bring_the_consent_back(
     endpoint = await add_endpoint(app_client, tenant, receiver.url)
     await app_client.post(f"/f/{form['slug']}", json=valid(consent=["sales_contact", "marketing"]))
     await receiver.wait_for(1)
-    confirm = urlsplit(_event(endpoint, receiver, 0)["data"]["confirmation_url"]).path
+    confirm = urlsplit(verified_event(endpoint, receiver, 0)["data"]["confirmation_url"]).path
     lead_id = (await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"][0]["id"]
 
     await app_client.post(
@@ -210,7 +194,9 @@ async def test_confirming_after_a_withdrawal_does_not_bring_the_consent_back(
     await receiver.wait_for(3)
 
     created = next(
-        _event(endpoint, receiver, i) for i in range(3) if _event(endpoint, receiver, i)["type"] == "lead.created"
+        verified_event(endpoint, receiver, i)
+        for i in range(3)
+        if verified_event(endpoint, receiver, i)["type"] == "lead.created"
     )
     confirmed = [c["purpose"] for c in created["data"]["consent"] if c["state"] == "confirmed"]
     assert confirmed == ["sales_contact"]
@@ -230,7 +216,9 @@ async def test_an_unconfirmed_submission_does_not_change_a_known_persons_lead(
 
     before = (await app_client.get("/api/v1/leads", headers=tenant.headers)).json()["items"][0]
     request = next(
-        _event(endpoint, receiver, i) for i in range(2) if _event(endpoint, receiver, i)["type"].endswith("requested")
+        verified_event(endpoint, receiver, i)
+        for i in range(2)
+        if verified_event(endpoint, receiver, i)["type"].endswith("requested")
     )
     await app_client.post(urlsplit(request["data"]["confirmation_url"]).path)
     await receiver.wait_for(3)
@@ -238,7 +226,7 @@ async def test_an_unconfirmed_submission_does_not_change_a_known_persons_lead(
 
     assert (before["name"], before["submission_count"], "team_size" in before["fields"]) == ("Asha Rao", 1, False)
     assert (after["name"], after["submission_count"], after["fields"]["team_size"]) == ("Mallory Impostor", 2, "51+")
-    assert _event(endpoint, receiver, 2)["type"] == "lead.updated"
+    assert verified_event(endpoint, receiver, 2)["type"] == "lead.updated"
 
 
 async def test_the_receipt_names_the_workspace_contact_and_privacy_policy(
@@ -247,7 +235,7 @@ async def test_the_receipt_names_the_workspace_contact_and_privacy_policy(
     settings = {"contact_email": "privacy@acme.example", "privacy_policy_url": "https://acme.example/privacy"}
     await app_client.patch("/api/v1/workspace", json={"settings": settings}, headers=tenant.headers)
     form = await create_form(app_client, tenant)
-    location = await _browser_post(app_client, form, ingest_settings)
+    location = await browser_post(app_client, form, ingest_settings)
 
     receipt = (await app_client.get("/c/" + location.split("r=", 1)[1], headers={"Accept": "application/json"})).json()
 

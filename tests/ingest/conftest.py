@@ -12,6 +12,7 @@ import httpx
 import pytest
 import uvicorn
 from litestar.testing import AsyncTestClient
+from standardwebhooks import Webhook
 
 from app import create_app
 from ingest.spam import issue_render_token
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from core.settings import Settings
     from tests.conftest import Client, Tenant
+    from tests.webhooks import Receiver
 
 CONSENT_TEXTS = {
     "sales_contact": "I agree that Acme may contact me by email about this enquiry.",
@@ -145,3 +147,20 @@ async def serve(settings: Settings, port: int = 0) -> AsyncIterator[httpx.AsyncC
     finally:
         server.should_exit = True
         await task
+
+
+def verified_event(endpoint: dict[str, Any], receiver: Receiver, index: int) -> dict[str, Any]:
+    """The ``index``-th webhook the receiver got, its signature checked with the endpoint's secret."""
+    headers, body = receiver.requests[index]
+    verified: dict[str, Any] = Webhook(endpoint["secret"]).verify(body, headers)
+    return verified
+
+
+async def browser_post(client: Client, form: dict[str, Any], settings: Settings, **values: Any) -> str:
+    """Post the form as a browser does (urlencoded, with a render token); returns where the 303 sends the person."""
+    body = {"name": "Asha Rao", "email": "asha@example.com", "consent": ["sales_contact", "marketing"], **values}
+    response = await client.post(
+        f"/f/{form['slug']}", data={**body, "_t": token(settings, form["id"])}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    return response.headers["location"]

@@ -4,35 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.engine import make_url
-from standardwebhooks import Webhook
 
 from core.database import Base
-from tests.ingest.conftest import add_endpoint, create_form, token, valid
+from tests.ingest.conftest import add_endpoint, browser_post, create_form, valid, verified_event
 
 if TYPE_CHECKING:
     from core.database import Database
     from core.settings import Settings
     from tests.conftest import Client, Tenant
     from tests.webhooks import Receiver
-
-
-def _event(endpoint: dict[str, Any], receiver: Receiver, index: int) -> dict[str, Any]:
-    headers, body = receiver.requests[index]
-    verified: dict[str, Any] = Webhook(endpoint["secret"]).verify(body, headers)
-    return verified
-
-
-async def _browser_post(client: Client, form: dict[str, Any], settings: Settings, **values: Any) -> str:
-    body = {"name": "Asha Rao", "email": "asha@example.com", "consent": ["sales_contact", "marketing"], **values}
-    response = await client.post(
-        f"/f/{form['slug']}", data={**body, "_t": token(settings, form["id"])}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    return response.headers["location"]
 
 
 async def test_an_export_holds_everything_about_the_person(app_client: Client, tenant: Tenant) -> None:
@@ -58,7 +42,7 @@ async def test_an_erased_person_is_gone_from_the_database_while_the_audit_log_ke
     secret = "zq7-erase-me@example.com"
     form = await create_form(app_client, tenant)
     endpoint = await add_endpoint(app_client, tenant, receiver.url)
-    await _browser_post(
+    await browser_post(
         app_client, form, ingest_settings, email=secret, name="Zed Quill", _page_url=f"https://x.example/?e={secret}"
     )
     await app_client.post(f"/f/{form['slug']}", json=valid(email=secret.upper(), team_size="51+"))
@@ -72,7 +56,7 @@ async def test_an_erased_person_is_gone_from_the_database_while_the_audit_log_ke
 
     assert erased.status_code == 200
     assert erased.json() == {"erased_leads": [lead_id]}
-    event = _event(endpoint, receiver, 2)
+    event = verified_event(endpoint, receiver, 2)
     assert event["type"] == "lead.erased"
     assert secret not in str(event)
     assert "Zed" not in str(event)
