@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from core.database_errors import OutageLog
 from core.encryption import EncryptedJSON, Keyring, install_keyring
 from core.sqlite import WRITE_OPTION, SQLiteWriter, configure_sqlite
-from core.write_gate import WriteGate
+from core.write_gate import WriteGate, WriteTurn
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -177,6 +177,15 @@ def private_sqlite_file(path: Path) -> None:
                 each.chmod(0o600)
 
 
+def _transaction_ended(turn: WriteTurn, ended: asyncio.Future[tuple[Any, list[Callable[[], None]]]]) -> None:
+    """A writer-thread transaction has ended: give back its turn, then run its callbacks if it committed."""
+    turn.give_back()
+    if ended.cancelled() or ended.exception() is not None:
+        return
+    for callback in ended.result()[1]:
+        callback()
+
+
 class Database:
     """The engine and its session factories; lives on ``app.state.db`` for the life of the process."""
 
@@ -280,17 +289,16 @@ class Database:
             self._writer.thread, self._writer.run, call, args, _AFTER_COMMIT
         )
         try:
-            # A caller that is cancelled does not cancel the transaction: the turn is given back once it has ended.
-            result, callbacks = await asyncio.shield(running)
+            # A caller that is cancelled does not cancel the transaction: once it has ended, the turn is given back
+            # and, if it committed, its callbacks run (a committed message still wakes the worker).
+            result, _ = await asyncio.shield(running)
         except asyncio.CancelledError:
-            running.add_done_callback(lambda _done: turn.give_back())
+            running.add_done_callback(functools.partial(_transaction_ended, turn))
             raise
         except BaseException:
             turn.give_back()
             raise
-        turn.give_back()
-        for callback in callbacks:
-            callback()
+        _transaction_ended(turn, running)
         return cast("T", result)
 
     async def flush_erased(self) -> None:
