@@ -104,7 +104,8 @@ class MetaFetcher:
         async with self._services.db.session(write=False) as session:
             form = await forms.get_form_any(session, form_id=source.form_id)
         lead = InboundLead(external_id=leadgen_id, values=meta_values(document))
-        raw, facts = service.inbound_submission(source, form, lead, client_ip="meta", user_agent="Meta Graph API")
+        mapped = service.map_lead(source, form, lead)
+        raw, facts = service.inbound_submission(source, lead, mapped, client_ip="meta", user_agent="Meta Graph API")
         try:
             outcome = await run_pipeline(self._services, form, raw, facts)
         except ValidationFailed as exc:

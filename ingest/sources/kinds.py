@@ -19,10 +19,8 @@ if TYPE_CHECKING:
     from ingest.sources.models import Source
 
 __all__ = (
-    "GOOGLE_DEFAULT_COLUMNS",
     "InboundLead",
     "google_ads_lead",
-    "map_values",
     "meta_challenge",
     "meta_leadgen_ids",
     "meta_values",
@@ -33,44 +31,18 @@ _TOLERANCE_S = 300
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 """Unix seconds in ASCII digits: ``str.isdigit`` also takes superscripts (``²``), which ``int`` refuses, and 400
 digits overflow a float."""
-GOOGLE_DEFAULT_COLUMNS = {
-    "FULL_NAME": "name",
-    "FIRST_NAME": "first_name",
-    "LAST_NAME": "last_name",
-    "EMAIL": "email",
-    "PHONE_NUMBER": "phone",
-    "COMPANY_NAME": "company",
-    "JOB_TITLE": "job_title",
-    "CITY": "city",
-    "POSTAL_CODE": "postcode",
-    "COUNTRY": "country",
-}
-"""Google Ads' standard column ids and the form fields they fill unless the source maps them otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
 class InboundLead:
-    """A lead as a source sent it: its id at the source (the idempotency key) and its values by source field."""
+    """A lead as a source sent it: its id at the source (the idempotency key; when empty, the source's
+    ``id_field`` reads it from the payload) and the payload the source's rules read its values from."""
 
     external_id: str
-    values: dict[str, Any]
+    values: Any
     is_test: bool = False
     tracking: dict[str, str] = field(default_factory=dict)
     """Campaign parameters the source knows (``gclid`` from Google Ads), kept with the submission's UTM."""
-
-
-def map_values(
-    source: Source, values: dict[str, Any], form_fields: set[str], defaults: dict[str, str]
-) -> dict[str, list[Any]]:
-    """The source's values under the form's field names: the source's mapping first, then ``defaults``, then the
-    names that already are form fields. Values for fields the form does not have are dropped."""
-    mapped: dict[str, list[Any]] = {}
-    for name, value in values.items():
-        target = source.mapping.get(name) or defaults.get(name) or (name if name in form_fields else None)
-        if target is None or target not in form_fields or value is None:
-            continue
-        mapped.setdefault(target, []).extend(value if isinstance(value, list) else [value])
-    return mapped
 
 
 def standard_webhooks_lead(source: Source, headers: Headers, body: bytes) -> InboundLead:

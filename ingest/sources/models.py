@@ -26,11 +26,17 @@ class Source(Base):
     kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
     mapping: Mapped[dict[str, Any]] = mapped_column()
-    """Source field name (or Google column id) to form field name."""
+    """Path in the sender's payload (``RESPONSE.SENDER_NAME``, or a Google column id) to form field name."""
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What is not secret of how the source is read: ``auth`` (type, header or parameter name, HMAC algorithm,
+    encoding and prefix), ``join``, ``defaults``, ``phone_region``, ``id_field`` and the pull options."""
+    enabled: Mapped[bool] = mapped_column(default=True)
+    """A disabled source refuses pushes and is not pulled."""
     consent_purposes: Mapped[list[str]] = mapped_column()
     """The form's purposes that the source's own notice covered: recorded as given, indicated by ``source``."""
     secrets: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())
-    """Keys, tokens and signing secrets: encrypted at rest (``LEADWIRE_ENCRYPTION_KEYS``)."""
+    """Keys, tokens and signing secrets: encrypted at rest (``LEADWIRE_ENCRYPTION_KEYS``). ``auth_secret`` is a
+    generic source's key, password or HMAC key; ``pull`` holds a pulling provider's credentials."""
     deliver_test_leads: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,7 +19,15 @@ from ingest.parse import read_body
 from ingest.pipeline import run_pipeline
 from ingest.service import client_address, outcome_response, submit_services
 from ingest.sources import kinds, service
-from ingest.sources.schemas import SourceCreate, SourceCreated, SourceList, SourceOut, SourceUpdate
+from ingest.sources.providers import provider
+from ingest.sources.schemas import (
+    SourceAuthOut,
+    SourceCreate,
+    SourceCreated,
+    SourceList,
+    SourceOut,
+    SourceUpdate,
+)
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
@@ -31,7 +39,34 @@ __all__ = ("SourceController", "hook_challenge", "hook_receive")
 logger = logging.getLogger("leadwire.sources")
 
 
+def _auth_out(source: Source) -> SourceAuthOut | None:
+    """The source's authentication as configured, else its kind's; never the secret."""
+    auth = (source.config or {}).get("auth")
+    if auth:
+        return SourceAuthOut(
+            type=auth["type"],
+            name=auth.get("name"),
+            username=source.secrets.get("auth_username"),
+            algorithm=auth.get("algorithm") if auth["type"] == "hmac" else None,
+            encoding=auth.get("encoding") if auth["type"] == "hmac" else None,
+            prefix=auth.get("prefix") if auth["type"] == "hmac" else None,
+        )
+    kind = provider(source.kind).auth
+    if kind is None:
+        return None
+    hmac = kind.type == "hmac"
+    return SourceAuthOut(
+        type=kind.type,
+        name=kind.name,
+        username=source.secrets.get("auth_username"),
+        algorithm=kind.algorithm if hmac else None,
+        encoding=kind.encoding if hmac else None,
+        prefix=kind.prefix if hmac else None,
+    )
+
+
 def source_out(source: Source, settings: Settings) -> SourceOut:
+    config = source.config or {}
     return SourceOut(
         id=source.id,
         kind=source.kind,  # type: ignore[arg-type]
@@ -39,10 +74,22 @@ def source_out(source: Source, settings: Settings) -> SourceOut:
         form_id=source.form_id,
         url=f"{settings.public_base_url.rstrip('/')}/hooks/{source.id}",
         mapping=dict(source.mapping),
+        join=dict(config.get("join") or {}),
+        defaults=dict(config.get("defaults") or {}),
+        phone_region=config.get("phone_region"),
+        id_field=config.get("id_field"),
+        auth=_auth_out(source),
+        pulls=bool(source.secrets.get("pull")),
+        enabled=source.enabled,
         consent_purposes=list(source.consent_purposes),
         deliver_test_leads=source.deliver_test_leads,
         created_at=source.created_at,
     )
+
+
+def _shown_secrets(source: Source) -> dict[str, str]:
+    """The secrets to show once: pull credentials were given by the caller and are not shown back."""
+    return {name: str(value) for name, value in source.secrets.items() if name != "pull"}
 
 
 class SourceController(Controller):
@@ -63,7 +110,7 @@ class SourceController(Controller):
             db_session, workspace_id=caller.workspace_id, data=data, actor=caller.actor
         )
         out = source_out(source, app_settings)
-        return SourceCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secrets=dict(source.secrets))
+        return SourceCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secrets=_shown_secrets(source))
 
     @get("/", summary="List inbound sources (never their secrets)")
     async def list_sources(
@@ -171,8 +218,9 @@ async def hook_receive(source_id: FromPath[str], request: Request[Any, Any, Any]
         if fetcher is not None:
             fetcher.wake()
         return Response(b'{"received":%d}' % len(leadgen_ids), status_code=200, media_type=MediaType.JSON)
+    mapped = service.map_lead(source, form, lead)
     raw, facts = service.inbound_submission(
-        source, form, lead, client_ip=client_address(request), user_agent=request.headers.get("user-agent")
+        source, lead, mapped, client_ip=client_address(request), user_agent=request.headers.get("user-agent")
     )
     outcome = await run_pipeline(services, form, raw, facts)
     return outcome_response(outcome)

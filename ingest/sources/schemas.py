@@ -8,11 +8,68 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-__all__ = ("SourceCreate", "SourceCreated", "SourceKind", "SourceList", "SourceOut", "SourceUpdate")
+__all__ = (
+    "SourceAuth",
+    "SourceAuthOut",
+    "SourceCreate",
+    "SourceCreated",
+    "SourceKind",
+    "SourceList",
+    "SourceOut",
+    "SourceUpdate",
+)
 
-SourceKind = Literal["standard_webhooks", "google_ads", "meta_lead_ads"]
+SourceKind = Literal[
+    "generic",
+    "standard_webhooks",
+    "google_ads",
+    "meta_lead_ads",
+    "indiamart",
+    "justdial",
+    "tradeindia",
+    "99acres",
+    "magicbricks",
+    "housing",
+    "typeform",
+    "tally",
+    "jotform",
+]
 _Name = Annotated[str, Meta(min_length=1, max_length=100)]
+_Path = Annotated[str, Meta(min_length=1, max_length=200, description="A path into the payload: a.b[0].c")]
 _Secret = Annotated[str, Meta(min_length=8, max_length=500)]
+_Value = Annotated[str, Meta(max_length=500)]
+_Region = Annotated[str, Meta(pattern="^[A-Za-z]{2}$", description="ISO 3166 country code, such as IN")]
+_Mapping = Annotated[dict[_Path, _Name], Meta(max_length=200)]
+_Join = Annotated[dict[_Name, Annotated[list[_Path], Meta(min_length=1, max_length=10)]], Meta(max_length=20)]
+_Defaults = Annotated[dict[_Name, _Value], Meta(max_length=50)]
+_Pull = Annotated[dict[_Name, _Value], Meta(max_length=20)]
+
+
+class SourceAuth(msgspec.Struct, forbid_unknown_fields=True):
+    """How a generic source's sender proves itself. ``value`` is the key, the Basic password or the HMAC key:
+    made here when omitted, shown once, stored encrypted."""
+
+    type: Literal["url", "header", "query", "body", "basic", "hmac"]
+    name: _Name | None = None
+    """The header, query parameter or body field with the key; for ``hmac``, the header with the signature."""
+    value: _Secret | None = None
+    username: _Name | None = None
+    """HTTP Basic's user name."""
+    algorithm: Literal["sha1", "sha256", "sha512"] = "sha256"
+    encoding: Literal["hex", "base64"] = "hex"
+    prefix: Annotated[str, Meta(max_length=40)] = ""
+    """What precedes the signature in its header, such as ``sha256=``."""
+
+
+class SourceAuthOut(msgspec.Struct):
+    """A source's authentication, never its secret."""
+
+    type: str
+    name: str | None = None
+    username: str | None = None
+    algorithm: str | None = None
+    encoding: str | None = None
+    prefix: str | None = None
 
 
 class SourceCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -21,8 +78,22 @@ class SourceCreate(msgspec.Struct, forbid_unknown_fields=True):
     kind: SourceKind
     form_id: str
     name: Annotated[str, Meta(min_length=1, max_length=200)] = "Inbound source"
-    mapping: Annotated[dict[_Name, _Name], Meta(max_length=200)] = msgspec.field(default_factory=dict)
-    """Source field (or Google Ads column id) to form field; Google Ads' standard columns map by default."""
+    mapping: _Mapping = msgspec.field(default_factory=dict)
+    """Path in the payload (or Google Ads column id) to form field; a preset's own mapping applies where this
+    one does not map a form field."""
+    join: _Join = msgspec.field(default_factory=dict)
+    """Form field to paths joined with a space: ``{"name": ["first_name", "last_name"]}``."""
+    defaults: _Defaults = msgspec.field(default_factory=dict)
+    """Form field to the value it takes when the payload has none."""
+    phone_region: _Region | None = None
+    """Read national phone numbers as of this country."""
+    id_field: _Path | None = None
+    """Path to the sender's own lead id: a repeat of that id is not a second lead."""
+    auth: SourceAuth | None = None
+    """``generic`` sources: how the sender proves itself (required)."""
+    pull: _Pull | None = None
+    """Providers with a pull API: its credentials, such as ``{"crm_key": "…"}`` for IndiaMART."""
+    enabled: bool = True
     consent_purposes: Annotated[list[_Name], Meta(max_length=20)] = msgspec.field(default_factory=list)
     """The form's purposes that the source's own consent notice covered."""
     deliver_test_leads: bool = False
@@ -37,7 +108,13 @@ class SourceCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class SourceUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, Meta(min_length=1, max_length=200)] | UnsetType = UNSET
-    mapping: Annotated[dict[_Name, _Name], Meta(max_length=200)] | UnsetType = UNSET
+    mapping: _Mapping | UnsetType = UNSET
+    join: _Join | UnsetType = UNSET
+    defaults: _Defaults | UnsetType = UNSET
+    phone_region: _Region | UnsetType | None = UNSET
+    id_field: _Path | UnsetType | None = UNSET
+    pull: _Pull | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
     consent_purposes: Annotated[list[_Name], Meta(max_length=20)] | UnsetType = UNSET
     deliver_test_leads: bool | UnsetType = UNSET
     meta_page_access_token: _Secret | UnsetType = UNSET
@@ -51,6 +128,14 @@ class SourceOut(msgspec.Struct):
     url: str
     """Where the sender posts: ``{base}/hooks/{id}``. Unguessable, and checked with the sender's signature."""
     mapping: dict[str, str]
+    join: dict[str, list[str]]
+    defaults: dict[str, str]
+    phone_region: str | None
+    id_field: str | None
+    auth: SourceAuthOut | None
+    pulls: bool
+    """Whether Leadwire pulls this source's leads from its provider (pull credentials were given)."""
+    enabled: bool
     consent_purposes: list[str]
     deliver_test_leads: bool
     created_at: datetime

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets as random
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
@@ -18,8 +19,9 @@ from delivery import service as delivery
 from forms import service as forms
 from ingest.parse import RawSubmission
 from ingest.pipeline import InboundSource, RequestFacts, definition_of
-from ingest.sources.kinds import GOOGLE_DEFAULT_COLUMNS, InboundLead, map_values
+from ingest.sources.mapping import Mapped, apply_rules, check_path
 from ingest.sources.models import Source, SourceFetch
+from ingest.sources.providers import PROVIDERS, provider, source_rules
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from forms.models import Form
+    from ingest.sources.kinds import InboundLead
     from ingest.sources.schemas import SourceCreate, SourceUpdate
 
 __all__ = (
@@ -37,6 +40,7 @@ __all__ = (
     "get_source",
     "inbound_submission",
     "list_sources",
+    "map_lead",
     "public_source",
     "queue_fetches",
     "record_fetch",
@@ -44,14 +48,36 @@ __all__ = (
 )
 
 logger = logging.getLogger("leadwire.sources")
+_GENERIC_AUTH = frozenset({"url", "header", "query", "body", "basic", "hmac"})
 _FETCH_LEASE = timedelta(seconds=60)
 
 
-def _secrets(data: SourceCreate) -> dict[str, str]:
-    if data.kind == "standard_webhooks":
-        return {"whsec": delivery.new_secret()}
-    if data.kind == "google_ads":
-        return {"google_key": data.google_key or random.token_urlsafe(24)}
+def _secrets(data: SourceCreate) -> dict[str, Any]:
+    kind = provider(data.kind)
+    made: dict[str, Any] = {}
+    if data.pull:
+        if not kind.pulls:
+            raise ValidationFailed([FieldError("pull", "not_pullable", f"{kind.label} has no pull API")])
+        made["pull"] = dict(data.pull)
+    if kind.auth is None and data.auth is None:
+        raise ValidationFailed([FieldError("auth", "required", "say how the sender proves itself")])
+    if kind.auth is None or kind.auth.type in _GENERIC_AUTH:
+        # A preset's scheme (a key in a query parameter, an HMAC header) can be given its secret, or replaced.
+        auth = data.auth or kind.auth
+        assert auth is not None  # one of them is set, checked above
+        if auth.type in {"header", "query", "body", "hmac"} and not auth.name:
+            raise ValidationFailed([FieldError("auth.name", "required", f"{auth.type} needs a name")])
+        if auth.type != "url":
+            made["auth_secret"] = (data.auth.value if data.auth else None) or random.token_urlsafe(24)
+        if auth.type == "basic":
+            made["auth_username"] = (data.auth.username if data.auth else None) or "leadwire"
+        return made
+    if data.auth is not None:
+        raise ValidationFailed([FieldError("auth", "not_allowed", f"{kind.label} sources sign their own way")])
+    if kind.auth.type == "standard_webhooks":
+        return {**made, "whsec": delivery.new_secret()}
+    if kind.auth.type == "google_key":
+        return {**made, "google_key": data.google_key or random.token_urlsafe(24)}
     missing = [
         FieldError(name, "required", "Meta sources need the app secret and a page access token")
         for name in ("meta_app_secret", "meta_page_access_token")
@@ -60,10 +86,52 @@ def _secrets(data: SourceCreate) -> dict[str, str]:
     if missing:
         raise ValidationFailed(missing)
     return {
+        **made,
         "meta_app_secret": str(data.meta_app_secret),
         "meta_page_access_token": str(data.meta_page_access_token),
         "meta_verify_token": data.meta_verify_token or random.token_urlsafe(24),
     }
+
+
+def _config(data: SourceCreate | SourceUpdate, current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The source's ``config``: what is not secret of how it is read."""
+    config = dict(current or {})
+    for name in ("join", "defaults", "phone_region", "id_field"):
+        value = getattr(data, name, UNSET)
+        if value is not UNSET:
+            config[name] = value if value else None
+    auth = getattr(data, "auth", None)
+    if auth is not None and auth is not UNSET:
+        config["auth"] = {
+            "type": auth.type,
+            "name": auth.name,
+            "algorithm": auth.algorithm,
+            "encoding": auth.encoding,
+            "prefix": auth.prefix,
+        }
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def _check_rules(form: Form, data: SourceCreate | SourceUpdate) -> None:
+    """Every path readable, and every form field named one the form has."""
+    fields = {spec.name for spec in forms.definition_of(form).fields}
+    problems: list[FieldError] = []
+    mapping = data.mapping if data.mapping is not UNSET else {}
+    join = getattr(data, "join", UNSET) or {}
+    defaults = getattr(data, "defaults", UNSET) or {}
+    id_field = getattr(data, "id_field", UNSET)
+    paths = [*mapping, *(p for ps in (join if join is not UNSET else {}).values() for p in ps)]
+    if id_field and id_field is not UNSET:
+        paths.append(id_field)
+    problems.extend(FieldError("mapping", "bad_path", why) for path in paths if (why := check_path(path)))
+    for where, targets in (("mapping", mapping.values()), ("join", join), ("defaults", defaults)):
+        problems.extend(
+            FieldError(where, "unknown_field", f"the form has no field '{name}'")
+            for name in targets
+            if name not in fields
+        )
+    if problems:
+        raise ValidationFailed(problems)
 
 
 def _check_purposes(form: Form, purposes: list[str]) -> None:
@@ -82,8 +150,11 @@ async def create_source(session: AsyncSession, *, workspace_id: str, data: Sourc
         NotFound: No such form in this workspace.
         ValidationFailed: A purpose the form does not have, or Meta credentials missing.
     """
+    if data.kind not in PROVIDERS:
+        raise ValidationFailed([FieldError("kind", "unknown_kind", f"no source kind '{data.kind}' yet")])
     form = await forms.get_form(session, workspace_id=workspace_id, form_id=data.form_id)
     _check_purposes(form, data.consent_purposes)
+    _check_rules(form, data)
     now = utcnow()
     source = Source(
         id=new_id("src"),
@@ -92,6 +163,8 @@ async def create_source(session: AsyncSession, *, workspace_id: str, data: Sourc
         kind=data.kind,
         name=data.name.strip() or "Inbound source",
         mapping=dict(data.mapping),
+        config=_config(data),
+        enabled=data.enabled,
         consent_purposes=list(dict.fromkeys(data.consent_purposes)),
         secrets=_secrets(data),
         deliver_test_leads=data.deliver_test_leads,
@@ -145,8 +218,17 @@ async def update_source(
         form = await forms.get_form_any(session, form_id=source.form_id)
         _check_purposes(form, changes["consent_purposes"])
         source.consent_purposes = list(dict.fromkeys(changes["consent_purposes"]))
+    if changes.keys() & {"mapping", "join", "defaults", "id_field"}:
+        _check_rules(await forms.get_form_any(session, form_id=source.form_id), data)
     if "mapping" in changes:
         source.mapping = dict(changes["mapping"])
+    source.config = _config(data, source.config)
+    if "enabled" in changes:
+        source.enabled = changes["enabled"]
+    if "pull" in changes:
+        if not provider(source.kind).pulls:
+            raise ValidationFailed([FieldError("pull", "not_pullable", "this kind has no pull API")])
+        source.secrets = {**source.secrets, "pull": dict(changes["pull"])}
     if "name" in changes:
         source.name = changes["name"]
     if "deliver_test_leads" in changes:
@@ -196,16 +278,28 @@ async def public_source(session: AsyncSession, source_id: str) -> tuple[Source, 
     return source, form
 
 
+def map_lead(source: Source, form: Form, lead: InboundLead) -> Mapped:
+    """The lead's values under the form's field names, by the kind's rules overridden by the source's own, with
+    the sender's id of the lead (the one it gave, else the one at the rules' ``id_field``) and every problem."""
+    fields: dict[str, str] = {spec.name: spec.type for spec in definition_of(form).fields}
+    rules = provider(source.kind).rules.merged(source_rules(source.mapping, source.config or {}))
+    mapped = apply_rules(lead.values, rules, fields)
+    if lead.external_id:
+        mapped.external_id = lead.external_id
+        mapped.problems = [p for p in mapped.problems if p.field != "id_field"]
+    return mapped
+
+
 def inbound_submission(
-    source: Source, form: Form, lead: InboundLead, *, client_ip: str, user_agent: str | None
+    source: Source, lead: InboundLead, mapped: Mapped, *, client_ip: str, user_agent: str | None
 ) -> tuple[RawSubmission, RequestFacts]:
-    """What the pipeline takes: the lead's values under the form's field names, the purposes the source's notice
-    covered, and the source (whose event id is the idempotency key: a vendor's retry is stored once)."""
-    fields = {spec.name for spec in definition_of(form).fields}
-    defaults = GOOGLE_DEFAULT_COLUMNS if source.kind == "google_ads" else {}
+    """What the pipeline takes: the mapped values (``map_lead``), the purposes the source's notice covered, and
+    the source (whose lead id is the idempotency key: a sender's retry is stored once). A lead without an id
+    is keyed by its payload's hash, so an identical repeat is still stored once."""
     body = msgspec.json.encode(lead.values)
+    external_id = mapped.external_id or "sha256:" + hashlib.sha256(body).hexdigest()[:64]
     raw = RawSubmission(
-        values=map_values(source, lead.values, fields, defaults),
+        values=mapped.values,
         consents=list(source.consent_purposes),
         is_json=True,
         body=body,
@@ -217,7 +311,7 @@ def inbound_submission(
         user_agent=user_agent,
         origin=None,
         referer=None,
-        idempotency_key=f"{source.kind}:{lead.external_id}",
+        idempotency_key=f"{source.kind}:{external_id}",
         wants_json=True,
         source=InboundSource(source.id, source.kind, test_lead=lead.is_test and not source.deliver_test_leads),
     )
