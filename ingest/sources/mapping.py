@@ -90,7 +90,8 @@ class Rules:
     mapping: dict[str, str] = field(default_factory=dict)
     """Path in the payload to form field."""
     fallback: dict[str, str] = field(default_factory=dict)
-    """Paths read only for form fields that ``mapping`` left empty: a provider's mapping under a source's own."""
+    """Paths read only for form fields that ``mapping`` left empty: a provider's mapping under a source's own. Of
+    several paths to one field, the first that has a value is taken."""
     join: dict[str, list[str]] = field(default_factory=dict)
     """Form field to paths whose values are joined with a space (first and last name into ``name``)."""
     defaults: dict[str, str] = field(default_factory=dict)
@@ -186,10 +187,10 @@ def _mapped(
             problems.append(MappingProblem(name, "unknown_field", f"the form has no field '{name}' (from '{path}')"))
         elif found := _read(document, path, name, problems):
             values.setdefault(name, []).extend(found)
-    mapped = set(values)
+    # A provider may list several paths for one field (a mobile, then a landline): the first with a value wins.
     for path, name in rules.fallback.items():
-        if name in form_fields and name not in mapped and (found := _read(document, path, name, problems)):
-            values.setdefault(name, []).extend(found)
+        if name in form_fields and name not in values and (found := _read(document, path, name, problems)):
+            values[name] = found
     return values
 
 

@@ -90,3 +90,12 @@ def test_a_providers_mapping_fills_what_the_sources_paths_left_empty() -> None:
     preset = Rules(mapping={"RESPONSE.SENDER_NAME": "name"})
     merged = preset.merged(Rules(mapping={"RESPONSE.FULL_NAME": "name"}))
     assert apply_rules(INDIAMART, merged, FIELDS).values["name"] == ["Ravi Kumar"]
+
+
+def test_a_providers_paths_for_one_field_are_tried_in_turn_and_the_first_with_a_value_wins() -> None:
+    preset = Rules(mapping={"mobile": "phone", "landline": "phone"})
+    rules = preset.merged(Rules())
+    both = apply_rules({"mobile": "9876543210", "landline": "02212345678"}, rules, FIELDS)
+    landline_only = apply_rules({"mobile": "", "landline": "02212345678"}, rules, FIELDS)
+    assert both.values["phone"] == ["9876543210"]  # not both: a phone field takes one value
+    assert landline_only.values["phone"] == ["02212345678"]
