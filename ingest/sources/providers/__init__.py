@@ -7,12 +7,18 @@ how it authenticates and where each field is.
 
 from __future__ import annotations
 
-from ingest.sources.providers import builtin
+from ingest.sources.providers import builtin, housing, justdial, magicbricks
 from ingest.sources.providers.base import Auth, AuthType, Provider, source_rules
 
 __all__ = ("PROVIDERS", "Auth", "AuthType", "Provider", "provider", "source_rules")
 
-PROVIDERS: dict[str, Provider] = {p.kind: p for module in (builtin,) for p in module.PROVIDERS}
+_MODULES = (
+    builtin,
+    justdial,
+    magicbricks,
+    housing,
+)
+PROVIDERS: dict[str, Provider] = {p.kind: p for module in _MODULES for p in module.PROVIDERS}
 
 
 def provider(kind: str) -> Provider:

@@ -67,6 +67,9 @@ class Provider:
     """One request's payload (JSON, or the fields of a form post or query string) as lead documents."""
     pulls: bool = False
     """Whether the provider also offers a pull API (credentials under the source's ``pull``)."""
+    success_text: str | None = None
+    """The plain-text body a sender expects once its leads are stored or known (JustDial: ``RECEIVED``); None: the
+    hook's usual JSON answer."""
 
 
 def source_rules(mapping: dict[str, str], config: dict[str, Any]) -> Rules:
