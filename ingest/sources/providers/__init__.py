@@ -7,7 +7,7 @@ how it authenticates and where each field is.
 
 from __future__ import annotations
 
-from ingest.sources.providers import builtin, housing, justdial, magicbricks
+from ingest.sources.providers import builtin, housing, jotform, justdial, magicbricks, tally, typeform
 from ingest.sources.providers.base import Auth, AuthType, Provider, source_rules
 
 __all__ = ("PROVIDERS", "Auth", "AuthType", "Provider", "provider", "source_rules")
@@ -17,6 +17,9 @@ _MODULES = (
     justdial,
     magicbricks,
     housing,
+    typeform,
+    tally,
+    jotform,
 )
 PROVIDERS: dict[str, Provider] = {p.kind: p for module in _MODULES for p in module.PROVIDERS}
 
