@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from core.errors import BadRequest
+from ingest.sources.providers import PROVIDERS
 from tests.ingest.preset_forms import preset_leads
 
 SAMPLE: dict[str, Any] = {
@@ -54,3 +58,20 @@ def test_a_housing_lead_from_abroad_keeps_its_country() -> None:
     [lead] = preset_leads("housing", {**SAMPLE, "country_code": "+971", "lead_phone": "501234567"})
 
     assert lead.fields["phone"] == "+971501234567"
+
+
+def test_an_array_of_housing_leads_is_one_lead_each() -> None:
+    other = {**SAMPLE, "lead_name": "Priya", "lead_phone": "9876543210", "lead_email": "priya@example.com"}
+
+    leads = preset_leads("housing", [SAMPLE, other])
+
+    assert [(lead.fields["name"], lead.fields["phone"]) for lead in leads] == [
+        ("Manish", "+919415516905"),
+        ("Priya", "+919876543210"),
+    ]
+
+
+@pytest.mark.parametrize("payload", ["text", [SAMPLE, "text"], 3])
+def test_a_payload_that_is_not_housing_leads_is_a_bad_request(payload: Any) -> None:
+    with pytest.raises(BadRequest):
+        PROVIDERS["housing"].split(payload)

@@ -8,8 +8,13 @@ GET to the client's URL (some accounts POST the same names) with ``name``, ``mob
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
+import pytest
+
+from core.errors import BadRequest
+from ingest.sources.providers import PROVIDERS
 from tests.ingest.preset_forms import preset_leads
 
 QUERY = (
@@ -46,3 +51,15 @@ def test_a_mobile_is_read_in_the_country_of_its_isd_code() -> None:
 
     assert abroad.fields["phone"] == "+971501234567"
     assert no_isd.fields["phone"] == "+919820012345"
+
+
+def test_an_array_of_magicbricks_enquiries_is_one_lead_each() -> None:
+    leads = preset_leads("magicbricks", [_pushed(), _pushed(QUERY.replace("Amit%20Shah", "Neha%20Shah"))])
+
+    assert [lead.fields["name"] for lead in leads] == ["Amit Shah", "Neha Shah"]
+
+
+@pytest.mark.parametrize("payload", ["text", [{"name": "x"}, 1], 3])
+def test_a_payload_that_is_not_magicbricks_enquiries_is_a_bad_request(payload: Any) -> None:
+    with pytest.raises(BadRequest):
+        PROVIDERS["magicbricks"].split(payload)

@@ -21,14 +21,24 @@ __all__ = ("PROVIDERS",)
 
 
 def housing_leads(document: Any) -> list[Any]:
-    """The lead, with ``phone``: ``lead_phone`` with its ``country_code``, so that a number abroad is read as one."""
-    if not isinstance(document, dict):
+    """Each lead (one, or a JSON array of them) with ``phone``: ``lead_phone`` with its ``country_code``, so that a
+    number abroad is read as one.
+
+    Raises:
+        BadRequest: Not a lead, or an array with something else in it.
+    """
+    found = document if isinstance(document, list) else [document]
+    if not all(isinstance(lead, dict) for lead in found):
         raise BadRequest("expected Housing.com's lead: lead_name, lead_phone, lead_email, project_name, ...")
+    return [_with_phone(lead) for lead in found]
+
+
+def _with_phone(document: dict[str, Any]) -> dict[str, Any]:
     lead = dict(document)
     number = lead.get("lead_phone") or lead.get("mobile_number")
     if number and "phone" not in lead:
         lead["phone"] = with_country_code(lead.get("country_code"), number)
-    return [lead]
+    return lead
 
 
 PROVIDERS = (

@@ -20,13 +20,23 @@ __all__ = ("PROVIDERS",)
 
 
 def enquiries(document: Any) -> list[Any]:
-    """The enquiry, with ``phone``: the mobile with its ``isd`` code, so that a number abroad is read as one."""
-    if not isinstance(document, dict):
+    """Each enquiry (one, or a JSON array of them) with ``phone``: the mobile with its ``isd`` code, so that a number
+    abroad is read as one.
+
+    Raises:
+        BadRequest: Not an enquiry, or an array with something else in it.
+    """
+    found = document if isinstance(document, list) else [document]
+    if not all(isinstance(enquiry, dict) for enquiry in found):
         raise BadRequest("expected MagicBricks' enquiry: name, mobile, email, msg, ...")
+    return [_with_phone(enquiry) for enquiry in found]
+
+
+def _with_phone(document: dict[str, Any]) -> dict[str, Any]:
     enquiry = dict(document)
     if enquiry.get("mobile") and "phone" not in enquiry:
         enquiry["phone"] = with_country_code(enquiry.get("isd"), enquiry["mobile"])
-    return [enquiry]
+    return enquiry
 
 
 PROVIDERS = (
