@@ -37,6 +37,15 @@ SourceKind = Literal[
 _Name = Annotated[str, Meta(min_length=1, max_length=100)]
 _Path = Annotated[str, Meta(min_length=1, max_length=200, description="A path into the payload: a.b[0].c")]
 _Secret = Annotated[str, Meta(min_length=8, max_length=500)]
+_GoogleKey = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=500,
+        pattern="^[^\\x00-\\x1f\\x7f]+$",
+        description="Any printable text; Google's own sample is testkey. A short key is a weak one.",
+    ),
+]
 _Value = Annotated[str, Meta(max_length=500)]
 _Region = Annotated[str, Meta(pattern="^[A-Za-z]{2}$", description="ISO 3166 country code, such as IN")]
 _Mapping = Annotated[dict[_Path, _Name], Meta(max_length=200)]
@@ -97,8 +106,9 @@ class SourceCreate(msgspec.Struct, forbid_unknown_fields=True):
     consent_purposes: Annotated[list[_Name], Meta(max_length=20)] = msgspec.field(default_factory=list)
     """The form's purposes that the source's own consent notice covered."""
     deliver_test_leads: bool = False
-    google_key: _Secret | None = None
-    """Google Ads: the key set in the lead form's webhook integration (made here when omitted)."""
+    google_key: _GoogleKey | None = None
+    """Google Ads: the key set in the lead form's webhook integration, whatever the user chose there (Google's
+    "send test data" sample uses ``testkey``); a short key is easily guessed. Made here, long, when omitted."""
     meta_app_secret: _Secret | None = None
     """Meta: the app secret that signs ``X-Hub-Signature-256``."""
     meta_page_access_token: _Secret | None = None
