@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 from typing import TYPE_CHECKING
 
@@ -20,11 +22,29 @@ if TYPE_CHECKING:
     from ingest.pipeline import SubmitServices
     from ingest.sources.models import Source
 
-__all__ = ("MetaFetcher",)
+__all__ = ("MetaFetcher", "appsecret_proof")
 
 logger = logging.getLogger("leadwire.sources")
 _BATCH = 20
 _TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def appsecret_proof(access_token: str, app_secret: str) -> str:
+    """Meta's ``appsecret_proof``: the HMAC-SHA256 of the access token keyed by the app secret, in hex. Sent on
+    every Graph API call, it proves the call comes from the app's server; an app that requires it (Meta's "Require
+    App Secret" setting) refuses calls without it."""
+    return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
+
+
+def _graph_error(response: httpx.Response) -> str:
+    """Meta's reason for an error (``{"error": {"message": ...}}``), for the fetch's ``last_error``."""
+    try:
+        document = response.json()
+    except ValueError:
+        return ""
+    error = document.get("error") if isinstance(document, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return f": {str(message)[:300]}" if message else ""
 
 
 class MetaFetcher:
@@ -91,12 +111,15 @@ class MetaFetcher:
         """(submission id, error, whether the error is final) for one lead."""
         base = self._services.settings.meta_graph_base_url.rstrip("/")
         token = str(source.secrets.get("meta_page_access_token", ""))
+        proof = appsecret_proof(token, str(source.secrets.get("meta_app_secret", "")))
         try:
-            response = await self._client.get(f"{base}/{leadgen_id}", params={"access_token": token})
+            response = await self._client.get(
+                f"{base}/{leadgen_id}", params={"access_token": token, "appsecret_proof": proof}
+            )
         except httpx.HTTPError as exc:
             return None, f"Graph API unreachable: {type(exc).__name__}", False
         if response.status_code != 200:  # noqa: PLR2004
-            return None, f"Graph API answered {response.status_code}", False
+            return None, f"Graph API answered {response.status_code}{_graph_error(response)}", False
         try:
             document = response.json()
         except ValueError:

@@ -22,7 +22,8 @@ import pytest
 from bench.cluster import LEADWIRE, ROOT, Cluster, leadwire_env
 from tests.conftest import TEST_SECRET_KEY
 from tests.ingest.conftest import FORM
-from tests.ingest.test_sources import _google, _graph, _hook, _signed
+from tests.ingest.senders import fake_graph_api
+from tests.ingest.test_sources import _google, _hook, _signed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.slow
 
 TAIL = 16
 """Characters from the end of a secret that must not appear anywhere (the start of an API key is its shown prefix)."""
+META_APP_SECRET = "meta-app-secret-" + "m" * 24
 
 
 def _created(response: httpx.Response) -> dict[str, Any]:
@@ -63,7 +65,7 @@ async def _make_and_use_secrets(api: httpx.AsyncClient, receiver: Receiver, secr
     google = _created(await api.post("/api/v1/sources", json={**base, "kind": "google_ads", "google_key": google_key}))
     secrets["Google key"] = google_key
     meta_credentials = {
-        "meta_app_secret": "meta-app-secret-" + "m" * 24,
+        "meta_app_secret": META_APP_SECRET,
         "meta_page_access_token": "meta-page-token-" + "p" * 24,
         "meta_verify_token": "meta-verify-token-" + "v" * 24,
     }
@@ -103,7 +105,7 @@ async def _everything_listed(api: httpx.AsyncClient) -> str:
 
 
 async def test_no_secret_is_logged_or_listed(receiver: Receiver, tmp_path: Path) -> None:
-    async with _graph(failures=1) as (graph, _seen):
+    async with fake_graph_api(META_APP_SECRET, failures=1) as graph:
         database_url = f"sqlite+aiosqlite:///{tmp_path}/leadwire.db"
         env = leadwire_env(
             database_url,
@@ -111,7 +113,7 @@ async def test_no_secret_is_logged_or_listed(receiver: Receiver, tmp_path: Path)
             log_level="debug",
             log_format="json",
             allow_private_webhook_targets="true",
-            meta_graph_base_url=graph,
+            meta_graph_base_url=graph.base,
             source_fetch_retry_schedule="0.2,0.2",
             delivery_poll_seconds="0.1",
         )

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
 
 from leads.models import Submission
 from tests.conftest import make_settings
 from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve
+from tests.ingest.senders import fake_graph_api, proof_of
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     import httpx
 
     from core.database import Database
@@ -164,43 +161,11 @@ async def test_google_ads_leads_are_checked_by_key_and_test_leads_are_kept_apart
     assert event["data"]["submission"]["utm"] == {"gclid": "gcl-1"}
 
 
-@contextlib.asynccontextmanager
-async def _graph(failures: int) -> AsyncIterator[tuple[str, list[str]]]:
-    """A fake Graph API on 127.0.0.1 that fails ``failures`` times, then answers with the lead's field data."""
-    seen: list[str] = []
-
-    async def lead(request: web.Request) -> web.Response:
-        seen.append(request.query.get("access_token", ""))
-        if len(seen) <= failures:
-            return web.Response(status=500, text="try later")
-        return web.json_response(
-            {
-                "id": request.match_info["leadgen_id"],
-                "created_time": "2026-11-22T01:00:00+0000",
-                "field_data": [
-                    {"name": "full_name", "values": ["Mei Lin"]},
-                    {"name": "email", "values": ["mei@example.com"]},
-                ],
-            }
-        )
-
-    app = web.Application()
-    app.router.add_get("/v21.0/{leadgen_id}", lead)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/v21.0", seen
-    finally:
-        await runner.cleanup()
-
-
 async def test_meta_leads_are_acknowledged_at_once_and_fetched_through_graph_failures(
     database_url: str, tenant: Tenant, receiver: Receiver, db: Database
 ) -> None:
-    async with _graph(failures=2) as (base, seen):
-        settings = make_settings(database_url, **SOURCE_SETTINGS, meta_graph_base_url=base)
+    async with fake_graph_api("app-secret-123", failures=2) as graph:
+        settings = make_settings(database_url, **SOURCE_SETTINGS, meta_graph_base_url=graph.base)
         async with serve(settings) as client:
             form = await create_form(client, tenant)
             endpoint = await add_endpoint(client, tenant, receiver.url)
@@ -237,7 +202,9 @@ async def test_meta_leads_are_acknowledged_at_once_and_fetched_through_graph_fai
     assert refused.status_code == 403
     assert accepted.status_code == resent.status_code == 200
     assert forged.status_code == 401
-    assert seen == ["page-token-456"] * 3  # two failures, then the lead
+    # Every call proves the app secret (Meta refuses calls without it when the app requires it): two failures,
+    # then the lead.
+    assert graph.seen == [("page-token-456", proof_of("page-token-456", "app-secret-123"))] * 3
     assert len(receiver.requests) == 1
     event = Webhook(endpoint["secret"]).verify(receiver.requests[0][1], receiver.requests[0][0])
     assert event["type"] == "lead.created"
