@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets as random
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -282,7 +283,10 @@ def map_lead(source: Source, form: Form, lead: InboundLead) -> Mapped:
     """The lead's values under the form's field names, by the kind's rules overridden by the source's own, with
     the sender's id of the lead (the one it gave, else the one at the rules' ``id_field``) and every problem."""
     fields: dict[str, str] = {spec.name: spec.type for spec in definition_of(form).fields}
-    rules = provider(source.kind).rules.merged(source_rules(source.mapping, source.config or {}))
+    kind = provider(source.kind).rules
+    # A preset's join into a field this form does not ask for is no problem (its mapping is read the same way).
+    kind = replace(kind, join={name: paths for name, paths in kind.join.items() if name in fields})
+    rules = kind.merged(source_rules(source.mapping, source.config or {}))
     mapped = apply_rules(lead.values, rules, fields)
     if lead.external_id:
         mapped.external_id = lead.external_id

@@ -13,14 +13,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from forms.models import Form
+from ingest.sources.kinds import InboundLead
+from ingest.sources.models import Source
+from ingest.sources.service import map_lead
 from leads.models import Submission
 from tests.conftest import make_settings
-from tests.ingest.conftest import INGEST, create_form, serve
-from tests.ingest.senders import add_source, hook_path
+from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve, verified_event
+from tests.ingest.senders import add_source, fake_graph_api, hook_path, meta_leadgen
 
 if TYPE_CHECKING:
     from core.database import Database
     from tests.conftest import Tenant
+    from tests.webhooks import Receiver
 
 SETTINGS = {**INGEST, "source_fetch_retry_schedule": "0.1,0.1,0.1"}
 GOOGLE_TEST_LEAD_ID = (
@@ -83,3 +88,95 @@ async def test_google_s_own_sample_key_is_taken_and_its_test_lead_stored_as_a_te
     for answer in refused:
         assert answer.status_code == 422, answer.text
         assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+CONTACT_FIELDS = [
+    {"name": "name", "type": "text", "required": True},
+    {"name": "email", "type": "email", "required": True},
+    {"name": "phone", "type": "phone"},
+    {"name": "address", "type": "text"},
+    {"name": "city", "type": "text"},
+    {"name": "state", "type": "text"},
+    {"name": "postcode", "type": "text"},
+    {"name": "country", "type": "text"},
+    {"name": "company", "type": "text"},
+    {"name": "job_title", "type": "text"},
+]
+
+
+def _answers(**values: str) -> list[dict[str, Any]]:
+    return [{"name": name, "values": [value]} for name, value in values.items()]
+
+
+async def test_a_meta_source_without_a_mapping_reads_meta_s_standard_questions(
+    database_url: str, tenant: Tenant, receiver: Receiver, db: Database
+) -> None:
+    async with fake_graph_api("app-secret-123") as graph:
+        graph.leads["701"] = _answers(
+            full_name="Mei Lin",
+            email="mei@example.com",
+            phone_number="+919876543210",
+            street_address="12 MG Road",
+            city="Pune",
+            state="Maharashtra",
+            zip_code="411001",
+            country="IN",
+            company_name="Lin Traders",
+            job_title="Owner",
+        )
+        graph.leads["702"] = _answers(
+            first_name="Arjun", last_name="Mehta", email="arjun@example.com", post_code="SW1A 1AA", province="Ontario"
+        )
+        settings = make_settings(database_url, **SETTINGS, meta_graph_base_url=graph.base)
+        async with serve(settings) as client:
+            form = await create_form(client, tenant, fields=CONTACT_FIELDS)
+            endpoint = await add_endpoint(client, tenant, receiver.url)
+            source = await add_source(
+                client,
+                tenant,
+                form,
+                kind="meta_lead_ads",
+                meta_app_secret="app-secret-123",
+                meta_page_access_token="page-token-456",
+            )
+            body, headers = meta_leadgen("app-secret-123", "701", "702")
+            accepted = await client.post(hook_path(source), content=body, headers=headers)
+            await receiver.wait_for(2, seconds=30)
+
+    assert accepted.status_code == 200, accepted.text
+    events = [verified_event(endpoint, receiver, i)["data"] for i in range(2)]
+    by_email = {event["lead"]["email"]: event["submission"]["fields"] for event in events}
+    assert by_email["mei@example.com"] == {
+        "name": "Mei Lin",
+        "email": "mei@example.com",
+        "phone": "+919876543210",
+        "address": "12 MG Road",
+        "city": "Pune",
+        "state": "Maharashtra",
+        "postcode": "411001",
+        "country": "IN",
+        "company": "Lin Traders",
+        "job_title": "Owner",
+    }
+    # Without a full name, the first and last names make the name.
+    assert by_email["arjun@example.com"] == {
+        "name": "Arjun Mehta",
+        "email": "arjun@example.com",
+        "postcode": "SW1A 1AA",
+        "state": "Ontario",
+    }
+    assert {s.verdict for s in await _submissions(db, source["id"])} == {"accepted"}
+
+
+def test_meta_s_default_rules_are_quiet_about_fields_a_form_lacks_and_yield_to_the_source_s_own() -> None:
+    form = Form(id="form_meta", version=1, fields=[{"name": "email", "type": "email"}], consents=[], settings={})
+    lead = InboundLead("703", {"first_name": "Arjun", "last_name": "Mehta", "email": "arjun@example.com"})
+    plain = Source(kind="meta_lead_ads", mapping={}, config={})
+    own = Source(kind="meta_lead_ads", mapping={"work_email": "email"}, config={})
+
+    mapped = map_lead(plain, form, lead)
+    assert (mapped.values, mapped.problems) == ({"email": ["arjun@example.com"]}, [])
+    # The source's own path for a field is read first; Meta's standard one only when it is empty.
+    with_work = InboundLead("704", {"email": "a@example.com", "work_email": "arjun@work.example"})
+    assert map_lead(own, form, with_work).values == {"email": ["arjun@work.example"]}
+    assert map_lead(own, form, lead).values == {"email": ["arjun@example.com"]}

@@ -20,6 +20,29 @@ _GOOGLE_COLUMNS = {
     "COUNTRY": "country",
 }
 
+_META_QUESTIONS = {
+    "full_name": "name",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "phone_number": "phone",
+    "street_address": "address",
+    "city": "city",
+    "state": "state",
+    "province": "state",
+    "zip_code": "postcode",
+    "post_code": "postcode",
+    "country": "country",
+    "company_name": "company",
+    "job_title": "job_title",
+    "work_email": "work_email",
+    "work_phone_number": "work_phone",
+    "date_of_birth": "date_of_birth",
+    "gender": "gender",
+}
+"""The names Meta's instant forms give their standard (prefill) questions in a lead's ``field_data``, to the form
+fields they fill; the names are the same as Google's columns where the two ask the same thing."""
+
 PROVIDERS = (
     Provider(
         kind="generic",
@@ -45,6 +68,7 @@ PROVIDERS = (
         label="Meta (Facebook and Instagram) Lead Ads",
         setup="Subscribe the page's `leadgen` field to the source's URL with its verify token; leads are "
         "fetched from the Graph API with the page access token.",
+        rules=Rules(mapping=_META_QUESTIONS, join={"name": ["first_name", "last_name"]}),
         auth=Auth("meta"),
         methods=frozenset({"GET", "POST"}),
     ),
