@@ -69,6 +69,8 @@ class Pending:
     request_sha256: str | None = None
     idempotency_expires_at: datetime | None = None
     source_id: str | None = None
+    source_lead_id: str | None = None
+    """The sender's own id of the lead, for a lead from an inbound source that gave one."""
     test_lead: bool = False
     """A test lead from a source: stored with verdict ``test``, never a lead, never delivered."""
     double_opt_in: bool = False
@@ -250,6 +252,7 @@ def _submission_row(item: Pending, verdict: str, lead_id: str | None, fp: str) -
         "fingerprint": fp,
         "person": item.clean.email or item.clean.phone,
         "source_id": item.source_id,
+        "source_lead_id": item.source_lead_id,
         "page_url": item.page_url,
         "referrer": item.referrer,
         "utm": item.utm,
@@ -363,6 +366,7 @@ def _payload(
             "created_at": item.created_at.isoformat().replace("+00:00", "Z"),
             "receipt_url": item.receipt_url,
             "source": item.source,
+            "source_lead_id": item.source_lead_id,
         },
         "consent": [
             {

@@ -116,6 +116,9 @@ class InboundSource:
     kind: str
     test_lead: bool = False
     """The sender marked it as a test (Google Ads ``is_test``): stored with verdict ``test``, not delivered."""
+    lead_id: str | None = None
+    """The sender's own id of the lead (Google's ``lead_id``, Meta's leadgen id, the ``webhook-id``), if it gave one:
+    stored with the submission and sent in ``lead.created`` as ``source_lead_id``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +352,7 @@ def _prepare(
     if facts.source is not None:
         pending.source_id = facts.source.id
         pending.test_lead = facts.source.test_lead
+        pending.source_lead_id = facts.source.lead_id
     if key is not None:
         pending.idempotency_key = key
         pending.idempotency_scope = facts.source.id if facts.source else idempotency.CLIENT_SCOPE

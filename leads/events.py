@@ -58,6 +58,13 @@ class EventSubmission(msgspec.Struct):
     created_at: datetime
     receipt_url: Annotated[str | None, Meta(description="The person's consent receipt, with one-click withdrawal")]
     source: Annotated[str, Meta(description="form (a browser post), api (JSON), or the kind of inbound source")]
+    source_lead_id: Annotated[
+        str | None,
+        Meta(
+            description="The sender's own id of the lead (Google Ads lead_id, Meta leadgen id, the Standard Webhooks "
+            "webhook-id, or the id a source's id_field reads); null for form posts and senders that gave none"
+        ),
+    ] = None
 
 
 class EventConsent(msgspec.Struct):

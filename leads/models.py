@@ -83,6 +83,8 @@ class Submission(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     source_id: Mapped[str | None] = mapped_column(String(40), default=None)
     """The inbound source it came through, if any (``source`` then names its kind)."""
+    source_lead_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    """The sender's own id of the lead (Google's ``lead_id``, Meta's leadgen id, a ``webhook-id``), when it gave one."""
     person: Mapped[str | None] = mapped_column(String(254), default=None)
     """The canonical email, else the E.164 phone, that was sent, whatever the verdict: spam is personal data too,
     and must be found for an export or an erasure although it belongs to no lead."""

@@ -38,6 +38,8 @@ class SubmissionOut(msgspec.Struct):
     verdict: Verdict
     spam_reason: str | None
     source: str
+    source_lead_id: str | None
+    """The sender's own id of the lead, for a lead from an inbound source that gave one (null for form posts)."""
     fields: dict[str, Any]
     consents: list[str]
     page_url: str | None

@@ -34,6 +34,7 @@ def submission_out(submission: Submission) -> SubmissionOut:
         verdict=submission.verdict,  # type: ignore[arg-type]
         spam_reason=submission.spam_reason,
         source=submission.source,
+        source_lead_id=submission.source_lead_id,
         fields=submission.fields,
         consents=submission.consents,
         page_url=submission.page_url,

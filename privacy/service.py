@@ -98,6 +98,7 @@ async def _blank_submissions(session: AsyncSession, submission_ids: list[str], n
             user_agent=None,
             client_ip=None,
             pending_event=None,
+            source_lead_id=None,
             fingerprint="",
             person=None,
             erased_at=now,

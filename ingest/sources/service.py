@@ -317,7 +317,12 @@ def inbound_submission(
         referer=None,
         idempotency_key=f"{source.kind}:{external_id}",
         wants_json=True,
-        source=InboundSource(source.id, source.kind, test_lead=lead.is_test and not source.deliver_test_leads),
+        source=InboundSource(
+            source.id,
+            source.kind,
+            test_lead=lead.is_test and not source.deliver_test_leads,
+            lead_id=mapped.external_id or lead.external_id or None,
+        ),
     )
     return raw, facts
 

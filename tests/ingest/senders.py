@@ -7,9 +7,11 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from standardwebhooks import Webhook
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
     from tests.conftest import Tenant
 
-__all__ = ("GraphApi", "add_source", "fake_graph_api", "hook_path", "meta_leadgen", "proof_of")
+__all__ = ("GraphApi", "add_source", "fake_graph_api", "hook_path", "meta_leadgen", "proof_of", "standard_webhook")
 
 
 async def add_source(client: httpx.AsyncClient, tenant: Tenant, form: dict[str, Any], **body: Any) -> dict[str, Any]:
@@ -37,6 +39,19 @@ def hook_path(source: dict[str, Any]) -> str:
     """Where the source's sender posts, relative to the app."""
     url: str = source["url"]
     return "/hooks/" + url.rsplit("/hooks/", 1)[1]
+
+
+def standard_webhook(secret: str, payload: dict[str, Any], message_id: str) -> tuple[str, dict[str, str]]:
+    """A Standard Webhooks request signed now with ``secret`` (a ``whsec_`` secret)."""
+    body = json.dumps(payload)
+    moment = datetime.now(UTC)
+    headers = {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, moment, body),
+        "content-type": "application/json",
+    }
+    return body, headers
 
 
 def proof_of(token: str, app_secret: str) -> str:

@@ -19,8 +19,8 @@ from ingest.sources.models import Source
 from ingest.sources.service import map_lead
 from leads.models import Submission
 from tests.conftest import make_settings
-from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve, verified_event
-from tests.ingest.senders import add_source, fake_graph_api, hook_path, meta_leadgen
+from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve, valid, verified_event
+from tests.ingest.senders import add_source, fake_graph_api, hook_path, meta_leadgen, standard_webhook
 
 if TYPE_CHECKING:
     from core.database import Database
@@ -165,6 +165,7 @@ async def test_a_meta_source_without_a_mapping_reads_meta_s_standard_questions(
         "postcode": "SW1A 1AA",
         "state": "Ontario",
     }
+    assert {event["submission"]["source_lead_id"] for event in events} == {"701", "702"}
     assert {s.verdict for s in await _submissions(db, source["id"])} == {"accepted"}
 
 
@@ -180,3 +181,43 @@ def test_meta_s_default_rules_are_quiet_about_fields_a_form_lacks_and_yield_to_t
     with_work = InboundLead("704", {"email": "a@example.com", "work_email": "arjun@work.example"})
     assert map_lead(own, form, with_work).values == {"email": ["arjun@work.example"]}
     assert map_lead(own, form, lead).values == {"email": ["arjun@example.com"]}
+
+
+async def test_lead_created_names_the_sender_s_own_lead_id_and_the_api_shows_it(
+    database_url: str, tenant: Tenant, receiver: Receiver, db: Database
+) -> None:
+    async with serve(make_settings(database_url, **SETTINGS)) as client:
+        form = await create_form(client, tenant)
+        endpoint = await add_endpoint(client, tenant, receiver.url)
+        standard = await add_source(client, tenant, form, kind="standard_webhooks", mapping={"full_name": "name"})
+        google = await add_source(client, tenant, form, kind="google_ads", google_key="testkey")
+        lead = {"data": {"full_name": "Ines Ito", "email": "ines@example.com"}}
+        body, headers = standard_webhook(standard["secrets"]["whsec"], lead, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")
+        answers = [
+            await client.post(hook_path(standard), content=body, headers=headers),
+            await client.post(hook_path(google), json=google_sample(is_test=False)),
+            await client.post(f"/f/{form['slug']}", json=valid()),
+        ]
+        await receiver.wait_for(3)
+        submissions = (await client.get("/api/v1/submissions", headers=tenant.headers)).json()["items"]
+        events = {e["lead"]["email"]: e for e in (verified_event(endpoint, receiver, i)["data"] for i in range(3))}
+        google_lead = events["test@example.com"]["lead"]["id"]
+        history = (await client.get(f"/api/v1/leads/{google_lead}", headers=tenant.headers)).json()
+        erased = await client.post("/api/v1/privacy/erase", json={"email": "test@example.com"}, headers=tenant.headers)
+
+    assert all(answer.is_success for answer in answers), [answer.text for answer in answers]
+    seen = {email: (e["submission"]["source"], e["submission"]["source_lead_id"]) for email, e in events.items()}
+    assert seen == {
+        "ines@example.com": ("standard_webhooks", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"),
+        "test@example.com": ("google_ads", GOOGLE_TEST_LEAD_ID),
+        "asha@example.com": ("api", None),
+    }
+    assert sorted((s["source"], s["source_lead_id"]) for s in submissions) == [
+        ("api", None),
+        ("google_ads", GOOGLE_TEST_LEAD_ID),
+        ("standard_webhooks", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"),
+    ]
+    assert [s["source_lead_id"] for s in history["submissions"]] == [GOOGLE_TEST_LEAD_ID]
+    # The provider's id finds the person at the provider: it is erased with them.
+    assert erased.status_code == 200, erased.text
+    assert [s.source_lead_id for s in await _submissions(db, google["id"])] == [None]
