@@ -50,6 +50,7 @@ class SourceFetch(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "external_id"),
         Index("ix_source_fetch_due", "status", "next_attempt_at"),
+        Index("ix_source_fetch_source_id_id", "source_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

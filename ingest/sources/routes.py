@@ -8,19 +8,22 @@ from typing import TYPE_CHECKING, Any
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Problem, Unauthorized
+from core.pagination import DEFAULT_LIMIT, Limit
 from core.problems import PROBLEM_JSON, problem_response
 from core.settings import Settings
 from ingest.parse import read_body
 from ingest.pipeline import run_pipeline
 from ingest.service import client_address, outcome_response, submit_services
-from ingest.sources import kinds, service
+from ingest.sources import fetches, kinds, service
 from ingest.sources.providers import provider
 from ingest.sources.schemas import (
+    FetchList,
+    FetchOut,
     SourceAuthOut,
     SourceCreate,
     SourceCreated,
@@ -32,7 +35,7 @@ from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
     from ingest.sources.fetcher import MetaFetcher
-    from ingest.sources.models import Source
+    from ingest.sources.models import Source, SourceFetch
 
 __all__ = ("SourceController", "hook_challenge", "hook_receive")
 
@@ -84,6 +87,21 @@ def source_out(source: Source, settings: Settings) -> SourceOut:
         consent_purposes=list(source.consent_purposes),
         deliver_test_leads=source.deliver_test_leads,
         created_at=source.created_at,
+    )
+
+
+def fetch_out(fetch: SourceFetch) -> FetchOut:
+    return FetchOut(
+        id=fetch.id,
+        source_id=fetch.source_id,
+        external_id=fetch.external_id,
+        status=fetch.status,  # type: ignore[arg-type]
+        attempts=fetch.attempts,
+        last_error=fetch.last_error,
+        next_attempt_at=fetch.next_attempt_at if fetch.status == "pending" else None,
+        submission_id=fetch.submission_id,
+        created_at=fetch.created_at,
+        updated_at=fetch.updated_at,
     )
 
 
@@ -146,6 +164,45 @@ class SourceController(Controller):
             db_session, workspace_id=caller.workspace_id, source_id=source_id, data=data, actor=caller.actor
         )
         return source_out(source, app_settings)
+
+    @get("/{source_id:str}/fetches", summary="A Meta source's leads fetched from the Graph API, newest first")
+    async def list_fetches(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        source_id: FromPath[str],
+        status: FromQuery[fetches.FetchStatus | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> FetchList:
+        rows, next_cursor = await fetches.list_fetches(
+            db_session, workspace_id=caller.workspace_id, source_id=source_id, status=status, limit=limit, cursor=cursor
+        )
+        return FetchList(items=[fetch_out(f) for f in rows], next_cursor=next_cursor)
+
+    @post(
+        "/{source_id:str}/fetches/{fetch_id:str}/retry",
+        status_code=HTTP_200_OK,
+        summary="Fetch a failed Meta lead again now",
+    )
+    async def retry_fetch(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        source_id: FromPath[str],
+        fetch_id: FromPath[str],
+    ) -> FetchOut:
+        fetcher: MetaFetcher | None = getattr(request.app.state, "meta_fetcher", None)
+        fetch = await fetches.retry_fetch(
+            db_session,
+            workspace_id=caller.workspace_id,
+            source_id=source_id,
+            fetch_id=fetch_id,
+            actor=caller.actor,
+            wake=fetcher.wake if fetcher is not None else None,
+        )
+        return fetch_out(fetch)
 
     @delete("/{source_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Stop taking leads from a source")
     async def remove(

@@ -9,6 +9,8 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 __all__ = (
+    "FetchList",
+    "FetchOut",
     "SourceAuth",
     "SourceAuthOut",
     "SourceCreate",
@@ -159,3 +161,29 @@ class SourceCreated(SourceOut):
 
 class SourceList(msgspec.Struct):
     items: list[SourceOut]
+
+
+class FetchOut(msgspec.Struct):
+    """A Meta lead acknowledged to Meta, and its fetch from the Graph API."""
+
+    id: str
+    source_id: str
+    external_id: str
+    """Meta's leadgen id."""
+    status: Literal["pending", "done", "failed"]
+    """``pending``: waiting for its (next) attempt; ``done``: the lead is stored; ``failed``: given up on (retry it
+    with ``POST .../fetches/{id}/retry``)."""
+    attempts: int
+    """Failed attempts since it was queued or last retried."""
+    last_error: str | None
+    next_attempt_at: datetime | None
+    """When a pending fetch is next attempted."""
+    submission_id: str | None
+    """The submission the lead became, once done."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class FetchList(msgspec.Struct):
+    items: list[FetchOut]
+    next_cursor: str | None

@@ -76,6 +76,8 @@ class GraphApi:
     """Every lead request's ``(access_token, appsecret_proof)``."""
     failures: int = 0
     """How many of the first requests fail with a 500."""
+    broken: set[str] = field(default_factory=set)
+    """Leadgen ids whose every request fails with a 500."""
     leads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Leadgen id to the lead's ``field_data``; any other id gets Mei Lin's."""
 
@@ -104,9 +106,9 @@ async def fake_graph_api(app_secret: str, *, failures: int = 0) -> AsyncIterator
             return web.json_response(
                 {"error": {"message": message, "type": "GraphMethodException", "code": 100}}, status=400
             )
-        if len(api.seen) <= api.failures:
-            return web.Response(status=500, text="try later")
         leadgen_id = request.match_info["leadgen_id"]
+        if len(api.seen) <= api.failures or leadgen_id in api.broken:
+            return web.Response(status=500, text="try later")
         return web.json_response(
             {
                 "id": leadgen_id,

@@ -1,4 +1,4 @@
-"""submission source_lead_id: the sender's own id of a lead from an inbound source
+"""submission source_lead_id: the sender's own id of a lead from an inbound source; a source's fetches by id
 
 Revision ID: 0013
 Revises: 0011
@@ -21,8 +21,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("submission", schema=None) as batch_op:
         batch_op.add_column(sa.Column("source_lead_id", sa.String(length=100), nullable=True))
+    with op.batch_alter_table("source_fetch", schema=None) as batch_op:
+        batch_op.create_index("ix_source_fetch_source_id_id", ["source_id", "id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("source_fetch", schema=None) as batch_op:
+        batch_op.drop_index("ix_source_fetch_source_id_id")
     with op.batch_alter_table("submission", schema=None) as batch_op:
         batch_op.drop_column("source_lead_id")
