@@ -227,8 +227,8 @@ class Database:
                 max_overflow=settings.db_pool_size,
                 pool_pre_ping=True,
             )
-        # Columns of stored secrets (EncryptedJSON) find the keys on the engine's dialect.
-        keyring = Keyring(settings.encryption_key_list)
+        # Columns of stored secrets (EncryptedJSON) and keyed hashes (KeyedHash) find the keys on the engine's dialect.
+        keyring = Keyring(settings.encryption_key_list, hash_key=settings.secret_key)
         install_keyring(self.engine.sync_engine.dialect, keyring)
         if self._writer is not None:
             install_keyring(self._writer.engine.dialect, keyring)

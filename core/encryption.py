@@ -5,15 +5,22 @@ is added in front, ``leadwire rotate-encryption-key`` re-encrypts every stored s
 then be dropped. Columns declared :class:`EncryptedJSON` are encrypted on their way into the database and
 decrypted on their way out; the keyring travels with the engine's dialect, so two apps in one process (the tests)
 may use different keys and nothing is configured at import time.
+
+Columns declared :class:`KeyedHash` keep a value that must be found again but never read (the email of a person
+inside an encrypted payload) as its HMAC-SHA256 under a key derived from ``LEADWIRE_SECRET_KEY``: comparing the
+column with a value hashes the value the same way, and without the key no dictionary of addresses reverses it.
+The hash key does not follow the encryption keys, which rotate (a rotation cannot rehash what it cannot read).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import JSON
+from sqlalchemy import JSON, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
@@ -23,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = (
     "ENVELOPE_KEY",
     "EncryptedJSON",
+    "KeyedHash",
     "Keyring",
     "KeyringMissing",
     "UndecryptableSecret",
@@ -34,6 +42,7 @@ __all__ = (
 ENVELOPE_KEY = "leadwire_encrypted"
 """A stored encrypted value is the JSON object ``{"leadwire_encrypted": "<Fernet token>"}``."""
 _DIALECT_ATTRIBUTE = "leadwire_keyring"
+_HASH_KEY_LABEL = b"leadwire keyed hash v1"
 
 
 class KeyringMissing(RuntimeError):
@@ -50,12 +59,24 @@ def new_key() -> str:
 
 
 class Keyring:
-    """The configured keys: the first encrypts, all decrypt."""
+    """The configured keys: the first encrypts, all decrypt; ``hash_key`` (the secret key) keys the keyed hashes."""
 
-    def __init__(self, keys: list[str]) -> None:
+    def __init__(self, keys: list[str], *, hash_key: str = "") -> None:
         if not keys:
             raise ValueError("at least one encryption key is needed")
         self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+        # A key of its own, derived for this one use: the secret key also signs tokens.
+        self._hash_key = hmac.new(hash_key.encode(), _HASH_KEY_LABEL, hashlib.sha256).digest() if hash_key else None
+
+    def keyed_hash(self, value: str) -> str:
+        """HMAC-SHA256 of ``value`` under the hash key, in hex.
+
+        Raises:
+            KeyringMissing: The keyring was made without a hash key.
+        """
+        if self._hash_key is None:
+            raise KeyringMissing("this keyring has no key for keyed hashes (LEADWIRE_SECRET_KEY)")
+        return hmac.new(self._hash_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
     @staticmethod
     def check_key(key: str) -> None:
@@ -119,3 +140,19 @@ class EncryptedJSON(TypeDecorator[Any]):
         if value is None:
             return None
         return _keyring(dialect).decrypt(value)
+
+
+class KeyedHash(TypeDecorator[str]):
+    """A value kept only as its keyed hash (64 hex characters): written and compared through the hash, never read
+    back. ``column == "zoe@example.com"`` matches the rows written with that value."""
+
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return _keyring(dialect).keyed_hash(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:  # noqa: ARG002
+        return value

@@ -3,6 +3,7 @@ SQLite file that only its owner can read."""
 
 from __future__ import annotations
 
+import hashlib
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from sqlalchemy import select, text
 
 from app import create_app
 from core.database import Database, reencrypt_secrets
-from core.encryption import ENVELOPE_KEY, Keyring, UndecryptableSecret, new_key
+from core.encryption import ENVELOPE_KEY, Keyring, KeyringMissing, UndecryptableSecret, new_key
 from core.settings import SettingsError, load_settings
 from delivery.models import WebhookEndpoint
 from ingest.sources.models import Source
@@ -133,6 +134,20 @@ async def test_rotation_re_encrypts_under_the_first_key_so_the_old_one_can_go(
         async with only_old.session(write=False) as session:
             await session.scalar(select(WebhookEndpoint))
     await only_old.dispose()
+
+
+def test_a_keyed_hash_follows_the_secret_key_not_the_encryption_keys() -> None:
+    value = "zoe@example.com"
+    one = Keyring([new_key()], hash_key="a" * 40)
+    rotated = Keyring([new_key(), new_key()], hash_key="a" * 40)
+    other = Keyring([new_key()], hash_key="b" * 40)
+
+    assert one.keyed_hash(value) == rotated.keyed_hash(value)  # encryption keys rotate; the hashes still match
+    assert one.keyed_hash(value) != other.keyed_hash(value)
+    assert one.keyed_hash(value) != hashlib.sha256(value.encode()).hexdigest()  # no dictionary reverses it
+    assert len(one.keyed_hash(value)) == 64
+    with pytest.raises(KeyringMissing):
+        Keyring([new_key()]).keyed_hash(value)
 
 
 def test_the_sqlite_file_and_its_journal_are_readable_by_their_owner_only(tmp_path: Path) -> None:
