@@ -2,6 +2,8 @@
 
 ``IdempotencyRecord`` is written by the ingest pipeline, but it is a submission's stored answer (personal data):
 it lives beside ``Submission`` so that erasure (``privacy``, which sits below ``ingest``) can delete it too.
+``SourcePayload``, what an inbound source sent, is written by ``ingest.sources.activity`` and lives here for the
+same reason: erasure, export and the retention purge reach it without importing ``ingest``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, utcnow
+from core.encryption import EncryptedJSON, KeyedHash
 
-__all__ = ("IdempotencyRecord", "Lead", "Submission")
+__all__ = ("IdempotencyRecord", "Lead", "SourcePayload", "Submission")
 
 
 class Lead(Base):
@@ -127,3 +130,36 @@ class IdempotencyRecord(Base):
     submission_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class SourcePayload(Base):
+    """One request an inbound source received (or one lead it fetched), as received, secrets redacted, and what it
+    became: the last 50 of each source are kept, within the workspace's retention, and erased with the person."""
+
+    __tablename__ = "source_payload"
+    __table_args__ = (
+        Index("ix_source_payload_source_id_received_at_id", "source_id", "received_at", "id"),
+        Index("ix_source_payload_workspace_id_received_at", "workspace_id", "received_at"),
+        Index("ix_source_payload_workspace_id_email_hash", "workspace_id", "email_hash"),
+        Index("ix_source_payload_workspace_id_phone_hash", "workspace_id", "phone_hash"),
+        Index("ix_source_payload_lead_id", "lead_id"),
+        Index("ix_source_payload_submission_id", "submission_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    source_id: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))
+    """``accepted``, ``duplicate``, ``test`` or ``rejected``."""
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    """Why it was a duplicate (``same_id``, ``same_content``) or was refused (``unauthorized``, ``invalid``, …)."""
+    submission_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    lead_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    email_hash: Mapped[str | None] = mapped_column(KeyedHash(), default=None)
+    """The canonical email the payload carried, as a keyed hash: erasure finds a refused payload by it."""
+    phone_hash: Mapped[str | None] = mapped_column(KeyedHash(), default=None)
+    """The E.164 phone the payload carried, as a keyed hash."""
+    record: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON())
+    """Encrypted: ``method``, ``content_type``, ``query``, ``body_format`` (``json``, ``form``, ``text`` or
+    ``none``), ``body``, and for a refusal its ``detail`` and ``problems``."""

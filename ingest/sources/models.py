@@ -1,17 +1,18 @@
-"""Tables of inbound sources: the configured sources, and Meta leads waiting for their answers from the Graph API."""
+"""Tables of inbound sources: the configured sources, Meta leads waiting for their answers from the Graph API, and
+how many requests each source received by outcome (its raw payloads are ``leads.models.SourcePayload``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, utcnow
 from core.encryption import EncryptedJSON
 
-__all__ = ("Source", "SourceFetch")
+__all__ = ("Source", "SourceCount", "SourceFetch")
 
 
 class Source(Base):
@@ -64,3 +65,21 @@ class SourceFetch(Base):
     submission_id: Mapped[str | None] = mapped_column(String(40), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SourceCount(Base):
+    """How many of a source's requests (or fetched leads) had one outcome for one reason, and when the last did.
+
+    One row per (source, outcome, reason), added to with ``total = total + n`` in an upsert
+    (``ingest.sources.activity``): exact however many processes count at once, on SQLite and PostgreSQL.
+    """
+
+    __tablename__ = "source_count"
+
+    source_id: Mapped[str] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """``accepted``, ``duplicate``, ``test`` or ``rejected``."""
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """Empty for ``accepted`` and ``test``."""
+    total: Mapped[int] = mapped_column(BigInteger)
+    last_at: Mapped[datetime] = mapped_column()
