@@ -39,6 +39,7 @@ from embeds.routes import EmbedController, embed_js, hosted_form, submit, thank_
 from forms.routes import FormController
 from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
+from ingest.sources.activity import SourceActivity
 from ingest.sources.fetcher import MetaFetcher
 from ingest.sources.routes import SourceController, hook_challenge, hook_receive
 from ingest.writer import SubmissionWriter
@@ -80,7 +81,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await writer.start()
             stack.push_async_callback(writer.stop)
             app.state.submit_services = SubmitServices.start(db, writer, in_flight, settings, registry)
-            fetcher = app.state.meta_fetcher = MetaFetcher(app.state.submit_services)
+            recorder = app.state.source_activity = SourceActivity(db)
+            await recorder.start()
+            stack.push_async_callback(recorder.stop)  # after the fetcher has stopped: it records too
+            fetcher = app.state.meta_fetcher = MetaFetcher(app.state.submit_services, activity=recorder)
             await fetcher.start()
             stack.push_async_callback(fetcher.stop)
             if settings.run_worker:

@@ -1,4 +1,4 @@
-"""Response bodies of the leads slice: leads and submissions."""
+"""Response bodies of the leads slice: leads, submissions, and the raw payloads inbound sources received."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
-__all__ = ("LeadList", "LeadOut", "SubmissionList", "SubmissionOut", "Verdict")
+__all__ = ("LeadList", "LeadOut", "PayloadProblem", "SourcePayloadOut", "SubmissionList", "SubmissionOut", "Verdict")
 
 Verdict = Literal["accepted", "duplicate", "spam", "test"]
 
@@ -57,3 +57,36 @@ class SubmissionOut(msgspec.Struct):
 class SubmissionList(msgspec.Struct):
     items: list[SubmissionOut]
     next_cursor: str | None
+
+
+class PayloadProblem(msgspec.Struct):
+    field: str
+    """The form field, the rule (``id_field``) or the input the problem is about."""
+    code: str
+    message: str
+
+
+class SourcePayloadOut(msgspec.Struct):
+    """A request an inbound source received (or a lead it fetched), secrets redacted, and what it became."""
+
+    id: str
+    source_id: str
+    received_at: datetime
+    method: str
+    content_type: str
+    query: str
+    """The query string, credentials redacted."""
+    body_format: Literal["json", "form", "text", "none"]
+    """``json``: ``body`` is the decoded JSON; ``form`` and ``text``: the body as text; ``none``: no body (or one
+    too large to read)."""
+    body: Any
+    outcome: Literal["accepted", "duplicate", "test", "rejected"]
+    reason: str | None
+    """Why a duplicate (``same_id``, ``same_content``) or a refusal (``unauthorized``, ``invalid``, ``mapping``,
+    ``too_large``, ``unreadable``, ``rate_limited``, ``disabled``, …)."""
+    detail: str | None
+    """What the sender was told, for a refusal."""
+    problems: list[PayloadProblem]
+    """What the source's rules could not read, and the values the form refused."""
+    submission_id: str | None
+    lead_id: str | None

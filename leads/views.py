@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from leads.schemas import LeadOut, SubmissionOut
+import msgspec
+
+from leads.schemas import LeadOut, PayloadProblem, SourcePayloadOut, SubmissionOut
 
 if TYPE_CHECKING:
-    from leads.models import Lead, Submission
+    from leads.models import Lead, SourcePayload, Submission
 
-__all__ = ("lead_out", "submission_out")
+__all__ = ("lead_out", "source_payload_out", "submission_out")
 
 
 def lead_out(lead: Lead) -> LeadOut:
@@ -45,4 +47,24 @@ def submission_out(submission: Submission) -> SubmissionOut:
         event_type=submission.event_type,
         message_id=submission.message_id,
         created_at=submission.created_at,
+    )
+
+
+def source_payload_out(payload: SourcePayload) -> SourcePayloadOut:
+    record = payload.record
+    return SourcePayloadOut(
+        id=payload.id,
+        source_id=payload.source_id,
+        received_at=payload.received_at,
+        method=record.get("method", ""),
+        content_type=record.get("content_type", ""),
+        query=record.get("query", ""),
+        body_format=record.get("body_format", "none"),
+        body=record.get("body"),
+        outcome=payload.outcome,  # type: ignore[arg-type]
+        reason=payload.reason,
+        detail=record.get("detail"),
+        problems=msgspec.convert(record.get("problems") or [], list[PayloadProblem]),
+        submission_id=payload.submission_id,
+        lead_id=payload.lead_id,
     )

@@ -16,7 +16,9 @@ from core.errors import LeadwireError, ValidationFailed
 from forms import service as forms
 from ingest.pipeline import run_pipeline
 from ingest.sources import service
+from ingest.sources.activity import SourceActivity
 from ingest.sources.kinds import InboundLead, meta_values
+from ingest.sources.payloads import Received
 
 if TYPE_CHECKING:
     from ingest.pipeline import SubmitServices
@@ -50,8 +52,11 @@ def _graph_error(response: httpx.Response) -> str:
 class MetaFetcher:
     """One per serving process: woken when leadgen ids arrive, and every poll interval for retries."""
 
-    def __init__(self, services: SubmitServices, *, poll_seconds: float = 2.0) -> None:
+    def __init__(
+        self, services: SubmitServices, *, poll_seconds: float = 2.0, activity: SourceActivity | None = None
+    ) -> None:
         self._services = services
+        self._activity = activity or SourceActivity(None)
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -129,10 +134,13 @@ class MetaFetcher:
         lead = InboundLead(external_id=leadgen_id, values=meta_values(document))
         mapped = service.map_lead(source, form, lead)
         raw, facts = service.inbound_submission(source, lead, mapped, client_ip="meta", user_agent="Meta Graph API")
+        received = Received("GET", "application/json", "", response.content, mapped)  # the answer, not its token
         try:
             outcome = await run_pipeline(self._services, form, raw, facts)
         except ValidationFailed as exc:
+            self._activity.refused(source, received, exc)
             return None, f"the lead does not fit the form: {exc.detail}", True
         except LeadwireError as exc:
             return None, str(exc.detail or exc.title), False
+        self._activity.lead(source, received, outcome)
         return outcome.submission_id, None, False

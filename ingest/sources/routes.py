@@ -12,30 +12,36 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import Problem, Unauthorized
+from core.errors import LeadwireError, Problem, Unauthorized
 from core.pagination import DEFAULT_LIMIT, Limit
 from core.problems import PROBLEM_JSON, problem_response
 from core.settings import Settings
 from ingest.parse import read_body
 from ingest.pipeline import run_pipeline
 from ingest.service import client_address, outcome_response, submit_services
-from ingest.sources import fetches, kinds, service
+from ingest.sources import activity, fetches, kinds, service
+from ingest.sources.payloads import Received
 from ingest.sources.providers import provider
 from ingest.sources.schemas import (
     FetchList,
     FetchOut,
+    SourceActivityOut,
     SourceAuthOut,
     SourceCreate,
     SourceCreated,
     SourceList,
     SourceOut,
+    SourcePayloadList,
     SourceUpdate,
 )
+from leads.views import source_payload_out
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
+    from forms.models import Form
+    from ingest.pipeline import SubmitServices
     from ingest.sources.fetcher import MetaFetcher
-    from ingest.sources.models import Source, SourceFetch
+    from ingest.sources.models import Source, SourceCount, SourceFetch
 
 __all__ = ("SourceController", "hook_challenge", "hook_receive")
 
@@ -102,6 +108,28 @@ def fetch_out(fetch: SourceFetch) -> FetchOut:
         submission_id=fetch.submission_id,
         created_at=fetch.created_at,
         updated_at=fetch.updated_at,
+    )
+
+
+def activity_out(source_id: str, counts: list[SourceCount]) -> SourceActivityOut:
+    totals = dict.fromkeys(("accepted", "duplicate", "test", "rejected"), 0)
+    by_reason: dict[str, dict[str, int]] = {"duplicate": {}, "rejected": {}}
+    for row in counts:
+        totals[row.outcome] = totals.get(row.outcome, 0) + row.total
+        if row.outcome in by_reason:
+            by_reason[row.outcome][row.reason] = row.total
+    leads = [row.last_at for row in counts if row.outcome == "accepted"]
+    return SourceActivityOut(
+        source_id=source_id,
+        received=sum(totals.values()),
+        accepted=totals["accepted"],
+        duplicate=totals["duplicate"],
+        test=totals["test"],
+        rejected=totals["rejected"],
+        duplicate_by_reason=by_reason["duplicate"],
+        rejected_by_reason=by_reason["rejected"],
+        last_received_at=max((row.last_at for row in counts), default=None),
+        last_lead_at=max(leads, default=None),
     )
 
 
@@ -204,6 +232,21 @@ class SourceController(Controller):
         )
         return fetch_out(fetch)
 
+    @get("/{source_id:str}/activity", summary="What a source received: counts by outcome and reason, the last lead")
+    async def get_activity(
+        self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], source_id: FromPath[str]
+    ) -> SourceActivityOut:
+        source = await service.get_source(db_session, workspace_id=caller.workspace_id, source_id=source_id)
+        return activity_out(source.id, await activity.counts_of(db_session, source.id))
+
+    @get("/{source_id:str}/payloads", summary="A source's last 50 requests, secrets redacted, and what each became")
+    async def list_payloads(
+        self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], source_id: FromPath[str]
+    ) -> SourcePayloadList:
+        source = await service.get_source(db_session, workspace_id=caller.workspace_id, source_id=source_id)
+        payloads = await activity.recent_payloads(db_session, source.id)
+        return SourcePayloadList(items=[source_payload_out(p) for p in payloads])
+
     @delete("/{source_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Stop taking leads from a source")
     async def remove(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], source_id: FromPath[str]
@@ -253,10 +296,21 @@ async def hook_challenge(
 @post("/hooks/{source_id:str}", summary="Receive a lead from an inbound source", tags=["sources"], status_code=201)
 async def hook_receive(source_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
     services = submit_services(request)
-    db = services.db
-    async with db.session(write=False) as session:
+    async with services.db.session(write=False) as session:
         source, form = await service.public_source(session, source_id)
-    body = await read_body(request, services.settings.ingest_max_body_bytes)
+    received = Received.of(request)  # what the sender sent, for the source's activity
+    try:
+        return await _take_in(request, services, source, form, received)
+    except LeadwireError as exc:
+        activity.of(request).refused(source, received, exc)
+        raise
+
+
+async def _take_in(
+    request: Request[Any, Any, Any], services: SubmitServices, source: Source, form: Form, received: Received
+) -> Response[bytes]:
+    db = services.db
+    body = received.body = await read_body(request, services.settings.ingest_max_body_bytes)
     try:
         if source.kind == "meta_lead_ads":
             leadgen_ids = kinds.meta_leadgen_ids(source, request.headers, body)
@@ -275,9 +329,10 @@ async def hook_receive(source_id: FromPath[str], request: Request[Any, Any, Any]
         if fetcher is not None:
             fetcher.wake()
         return Response(b'{"received":%d}' % len(leadgen_ids), status_code=200, media_type=MediaType.JSON)
-    mapped = service.map_lead(source, form, lead)
+    mapped = received.mapped = service.map_lead(source, form, lead)
     raw, facts = service.inbound_submission(
         source, lead, mapped, client_ip=client_address(request), user_agent=request.headers.get("user-agent")
     )
     outcome = await run_pipeline(services, form, raw, facts)
+    activity.of(request).lead(source, received, outcome)
     return outcome_response(outcome)

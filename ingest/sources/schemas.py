@@ -8,9 +8,12 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from leads.schemas import SourcePayloadOut
+
 __all__ = (
     "FetchList",
     "FetchOut",
+    "SourceActivityOut",
     "SourceAuth",
     "SourceAuthOut",
     "SourceCreate",
@@ -18,6 +21,7 @@ __all__ = (
     "SourceKind",
     "SourceList",
     "SourceOut",
+    "SourcePayloadList",
     "SourceUpdate",
 )
 
@@ -187,3 +191,29 @@ class FetchOut(msgspec.Struct):
 class FetchList(msgspec.Struct):
     items: list[FetchOut]
     next_cursor: str | None
+
+
+class SourceActivityOut(msgspec.Struct):
+    """What a source received: every request it was sent (and every lead Leadwire fetched for it) by outcome."""
+
+    source_id: str
+    received: int
+    """``accepted`` + ``duplicate`` + ``test`` + ``rejected``."""
+    accepted: int
+    duplicate: int
+    test: int
+    """Leads the sender marked as tests (Google Ads ``is_test``)."""
+    rejected: int
+    duplicate_by_reason: dict[str, int]
+    """``same_id``: the sender sent the same lead again; ``same_content``: the same person sent the same values
+    inside the form's de-duplication window."""
+    rejected_by_reason: dict[str, int]
+    """``unauthorized``, ``invalid``, ``mapping``, ``too_large``, ``unreadable``, ``rate_limited``, ``disabled``, …"""
+    last_received_at: datetime | None
+    last_lead_at: datetime | None
+    """When the last lead was stored (accepted)."""
+
+
+class SourcePayloadList(msgspec.Struct):
+    items: list[SourcePayloadOut]
+    """The source's last 50 requests, newest first, secrets redacted, each with what it became."""
