@@ -168,6 +168,7 @@ def _cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
             f"spam deleted:             {counts['spam_deleted']}",
             f"submissions deleted:      {counts['submissions_deleted']}",
             f"response bodies blanked:  {counts['attempt_bodies_blanked']}",
+            f"source payloads deleted:  {counts['source_payloads_deleted']}",
         ],
     )
     return 0

@@ -1,4 +1,5 @@
-"""Retention: delete old spam and submissions, blank old webhook response bodies, per each workspace's settings."""
+"""Retention: delete old spam, submissions and source payloads, blank old webhook response bodies, per each
+workspace's settings."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import delete, select
 
 from core.database import utcnow
 from delivery import service as delivery
-from leads.models import Submission
+from leads.models import SourcePayload, Submission
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ class PurgeReport(msgspec.Struct, kw_only=True):
     """Other submissions (and spam not already counted) older than ``retain_submissions_days``."""
     attempt_bodies_blanked: int = 0
     """Webhook response bodies older than ``retain_attempt_bodies_days``."""
+    source_payloads_deleted: int = 0
+    """Raw payloads inbound sources received: refused ones (never a lead, like spam) older than
+    ``retain_spam_days``, any older than ``retain_submissions_days``."""
 
 
 async def _in_batches(
@@ -116,6 +120,26 @@ async def _delete_submissions(
     return await _in_batches(db, find, apply, batch_size)
 
 
+async def _delete_source_payloads(
+    db: Database, *, workspace_id: str, older_than: datetime, refused_only: bool, batch_size: int
+) -> int:
+    """Delete the workspace's source payloads received before ``older_than`` (only the refused ones, when told)."""
+    conditions = [SourcePayload.workspace_id == workspace_id, SourcePayload.received_at < older_than]
+    if refused_only:
+        conditions.append(SourcePayload.outcome == "rejected")
+
+    async def find(session: AsyncSession, after: str, limit: int) -> list[str]:
+        statement = select(SourcePayload.id).where(*conditions, SourcePayload.id > after)
+        return list(await session.scalars(statement.order_by(SourcePayload.id).limit(limit)))
+
+    async def apply(session: AsyncSession, ids: list[str]) -> int:
+        statement = delete(SourcePayload).where(SourcePayload.id.in_(ids), *conditions)
+        result = await session.execute(statement.execution_options(synchronize_session=False))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    return await _in_batches(db, find, apply, batch_size)
+
+
 async def _blank_attempt_bodies(db: Database, *, workspace_id: str, older_than: datetime, batch_size: int) -> int:
     async def find(session: AsyncSession, after: str, limit: int) -> list[str]:
         return await delivery.attempts_past_retention(
@@ -132,7 +156,8 @@ async def purge(db: Database, *, now: datetime | None = None, batch_size: int = 
     """Apply every workspace's retention periods once.
 
     Deletes spam older than ``retain_spam_days``, every submission older than ``retain_submissions_days`` when
-    that is set, and blanks webhook response bodies older than ``retain_attempt_bodies_days``. It works in batches
+    that is set, and blanks webhook response bodies older than ``retain_attempt_bodies_days``. Source payloads
+    follow the same periods: refused ones go with spam, the others with submissions. It works in batches
     of short transactions, so it never holds SQLite's write lock for long. Running it again, or in several
     processes at once, is safe: what is gone no longer matches, and concurrent runs share the work.
 
@@ -159,12 +184,26 @@ async def purge(db: Database, *, now: datetime | None = None, batch_size: int = 
             verdict="spam",
             batch_size=batch_size,
         )
+        report.source_payloads_deleted += await _delete_source_payloads(
+            db,
+            workspace_id=workspace_id,
+            older_than=now - timedelta(days=kept.retain_spam_days),
+            refused_only=True,
+            batch_size=batch_size,
+        )
         if kept.retain_submissions_days is not None:
             report.submissions_deleted += await _delete_submissions(
                 db,
                 workspace_id=workspace_id,
                 older_than=now - timedelta(days=kept.retain_submissions_days),
                 verdict=None,
+                batch_size=batch_size,
+            )
+            report.source_payloads_deleted += await _delete_source_payloads(
+                db,
+                workspace_id=workspace_id,
+                older_than=now - timedelta(days=kept.retain_submissions_days),
+                refused_only=False,
                 batch_size=batch_size,
             )
         report.attempt_bodies_blanked += await _blank_attempt_bodies(
@@ -174,12 +213,13 @@ async def purge(db: Database, *, now: datetime | None = None, batch_size: int = 
             batch_size=batch_size,
         )
     _logger.info(
-        "retention purge: %d workspaces, %d spam and %d other submissions deleted, %d response bodies blanked"
-        " in %.2f s",
+        "retention purge: %d workspaces, %d spam and %d other submissions deleted, %d response bodies blanked,"
+        " %d source payloads deleted in %.2f s",
         report.workspaces,
         report.spam_deleted,
         report.submissions_deleted,
         report.attempt_bodies_blanked,
+        report.source_payloads_deleted,
         time.monotonic() - started,
     )
     return report

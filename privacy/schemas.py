@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 
 from consent.schemas import ConsentEventOut
-from leads.schemas import LeadOut, SubmissionOut
+from leads.schemas import LeadOut, SourcePayloadOut, SubmissionOut
 
 __all__ = ("ErasureResult", "PersonExport", "PersonRequest")
 
@@ -25,6 +25,8 @@ class PersonExport(msgspec.Struct):
     leads: list[LeadOut]
     submissions: list[SubmissionOut]
     consent_events: list[ConsentEventOut]
+    source_payloads: list[SourcePayloadOut]
+    """What inbound sources received of the person (the last 50 of each source are kept), secrets redacted."""
 
 
 class ErasureResult(msgspec.Struct):

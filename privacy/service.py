@@ -1,4 +1,8 @@
-"""Privacy rights over the admin API: everything about a person as JSON, and erasure that leaves a tombstone."""
+"""Privacy rights over the admin API: everything about a person as JSON, and erasure that leaves a tombstone.
+
+The raw payloads inbound sources received (``leads.models.SourcePayload``) are the person's when they became one
+of the person's submissions or leads, or when they carried the person's email or phone (found by the keyed hash
+stored beside the encrypted payload: a refused request is personal data too)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from consent import service as consent
 from core.database import utcnow
 from core.errors import FieldError, ValidationFailed
 from delivery import service as delivery
-from leads.models import IdempotencyRecord, Lead, Submission
+from leads.models import IdempotencyRecord, Lead, SourcePayload, Submission
 from leads.normalise import InvalidValueError, canonical_email, e164_phone
 from workspaces import service as workspaces
 
@@ -66,10 +70,25 @@ def _submissions_of(workspace_id: str, lead_ids: list[str], person: str) -> Sele
     )
 
 
+async def _payloads_of(
+    session: AsyncSession, workspace_id: str, person: str, lead_ids: list[str], submission_ids: list[str]
+) -> list[SourcePayload]:
+    """The payloads sources received of the person: those that became their submissions or leads, and those that
+    carried their email (or phone), by its keyed hash."""
+    carried = SourcePayload.email_hash if "@" in person else SourcePayload.phone_hash
+    conditions = [carried == person]  # the column's type hashes the value with the same key
+    if lead_ids:
+        conditions.append(SourcePayload.lead_id.in_(lead_ids))
+    if submission_ids:
+        conditions.append(SourcePayload.submission_id.in_(submission_ids))
+    statement = select(SourcePayload).where(SourcePayload.workspace_id == workspace_id, or_(*conditions))
+    return list((await session.scalars(statement.order_by(SourcePayload.received_at, SourcePayload.id))).all())
+
+
 async def person_export(
     session: AsyncSession, *, workspace_id: str, email: str | None, phone: str | None
 ) -> dict[str, Any]:
-    """Every lead, submission and consent event of the person, for a data subject access request.
+    """Every lead, submission, consent event and source payload of the person, for a data subject access request.
 
     Raises:
         ValidationFailed: Neither or both of email and phone, or an invalid one.
@@ -80,7 +99,8 @@ async def person_export(
     statement = _submissions_of(workspace_id, lead_ids, person).order_by(Submission.id)
     submissions = list((await session.scalars(statement)).all())
     events = [pair for lead_id in lead_ids for pair in await consent.events_of_lead(session, lead_id=lead_id)]
-    return {"leads": leads, "submissions": submissions, "consent_events": events}
+    payloads = await _payloads_of(session, workspace_id, person, lead_ids, [s.id for s in submissions])
+    return {"leads": leads, "submissions": submissions, "consent_events": events, "source_payloads": payloads}
 
 
 async def _blank_submissions(session: AsyncSession, submission_ids: list[str], now: datetime) -> None:
@@ -112,8 +132,9 @@ async def erase_person(
 ) -> list[str]:
     """Erase the person's personal data; keep a tombstone of each lead and the non-personal consent facts.
 
-    Lead fields, submission values (spam included), pages, addresses and user agents are removed; the consent
-    events keep their purpose, state, notice and time. The webhooks about the person are redacted (their pending
+    Lead fields, submission values (spam included), pages, addresses and user agents are removed, and the raw
+    payloads sources received of the person are deleted; the consent events keep their purpose, state, notice and
+    time. The webhooks about the person are redacted (their pending
     deliveries stop, so erased data is never sent again), ``lead.erased`` is delivered, and the audit log records
     the erasure without the data.
 
@@ -127,7 +148,8 @@ async def erase_person(
     leads = await find_person(session, workspace_id=workspace_id, email=email, phone=phone, for_update=True)
     now = utcnow()
     strays = await session.scalars(_submissions_of(workspace_id, [], person).where(Submission.lead_id.is_(None)))
-    await _blank_submissions(session, [s.id for s in strays], now)
+    blanked = [s.id for s in strays]
+    await _blank_submissions(session, blanked, now)
     erased = []
     for lead in leads:
         submissions = list((await session.scalars(select(Submission.id).where(Submission.lead_id == lead.id))).all())
@@ -139,6 +161,7 @@ async def erase_person(
             session, workspace_id=workspace_id, message_ids=messages, payload=tombstone, reason="erased before delivery"
         )
         await _blank_submissions(session, submissions, now)
+        blanked.extend(submissions)
         await consent.redact_events(session, lead_id=lead.id)
         lead.email = lead.phone = lead.name = None
         lead.fields = {}
@@ -161,4 +184,7 @@ async def erase_person(
             details={"submissions": len(submissions)},
         )
         erased.append(lead.id)
+    payloads = await _payloads_of(session, workspace_id, person, [lead.id for lead in leads], blanked)
+    if payloads:
+        await session.execute(delete(SourcePayload).where(SourcePayload.id.in_([p.id for p in payloads])))
     return erased

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from consent.views import consent_event_out
-from leads.views import lead_out, submission_out
+from leads.views import lead_out, source_payload_out, submission_out
 from privacy.schemas import PersonExport
 
 __all__ = ("export_document",)
@@ -17,4 +17,5 @@ def export_document(found: dict[str, Any]) -> PersonExport:
         leads=[lead_out(lead) for lead in found["leads"]],
         submissions=[submission_out(s) for s in found["submissions"]],
         consent_events=[consent_event_out(e, n) for e, n in found["consent_events"]],
+        source_payloads=[source_payload_out(p) for p in found["source_payloads"]],
     )

@@ -153,6 +153,7 @@ def test_purge_applies_the_retention_periods_once_and_prints_the_counts(tmp_path
         "spam_deleted": 1,
         "submissions_deleted": 0,
         "attempt_bodies_blanked": 0,
+        "source_payloads_deleted": 0,
     }
     assert "retention purge: 1 workspaces, 1 spam" in first.stderr  # the one-line summary is logged
 

@@ -61,7 +61,7 @@ async def test_an_erased_person_is_gone_from_the_database_while_the_audit_log_ke
     assert secret not in str(event)
     assert "Zed" not in str(event)
     export = await app_client.get("/api/v1/privacy/export", params={"email": secret}, headers=tenant.headers)
-    assert export.json() == {"leads": [], "submissions": [], "consent_events": []}
+    assert export.json() == {"leads": [], "submissions": [], "consent_events": [], "source_payloads": []}
     tombstone = (await app_client.get(f"/api/v1/leads/{lead_id}", headers=tenant.headers)).json()
     assert tombstone["lead"]["email"] is None
     assert {e["purpose"] for e in tombstone["consent_events"]} == {"sales_contact", "marketing"}  # facts kept
