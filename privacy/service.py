@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import Select, and_, delete, or_, select, update
 
 from consent import service as consent
 from core.database import utcnow
@@ -76,12 +76,14 @@ async def _payloads_of(
     """The payloads sources received of the person: those that became their submissions or leads, and those that
     carried their email (or phone), by its keyed hash."""
     carried = SourcePayload.email_hash if "@" in person else SourcePayload.phone_hash
-    conditions = [carried == person]  # the column's type hashes the value with the same key
+    # The column's type hashes the value with the same key. Each term has an index of its own; the lead and
+    # submission ids are the workspace's already.
+    conditions = [and_(SourcePayload.workspace_id == workspace_id, carried == person)]
     if lead_ids:
         conditions.append(SourcePayload.lead_id.in_(lead_ids))
     if submission_ids:
         conditions.append(SourcePayload.submission_id.in_(submission_ids))
-    statement = select(SourcePayload).where(SourcePayload.workspace_id == workspace_id, or_(*conditions))
+    statement = select(SourcePayload).where(or_(*conditions))
     return list((await session.scalars(statement.order_by(SourcePayload.received_at, SourcePayload.id))).all())
 
 

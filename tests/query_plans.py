@@ -28,7 +28,16 @@ if TYPE_CHECKING:
 __all__ = ("LARGE_TABLES", "Captured", "capture_statements", "scans_in")
 
 LARGE_TABLES = frozenset(
-    {"lead", "submission", "consent_event", "message", "delivery", "delivery_attempt", "idempotency_key"}
+    {
+        "lead",
+        "submission",
+        "consent_event",
+        "message",
+        "delivery",
+        "delivery_attempt",
+        "idempotency_key",
+        "source_payload",
+    }
 )
 """Tables whose size grows with the traffic: no hot statement may read them in full."""
 _BROAD_COLUMNS = frozenset({"workspace_id", "form_id"})

@@ -2,7 +2,8 @@
 
 The statements are captured as the app really runs them, under a workload that takes every hot path: batches of
 new and known people (by email and by phone), idempotency keys and their retries, deliveries that fail and are
-retried, receipts, one-click withdrawal, and the lead reads of the API. Each distinct statement is then explained
+retried, receipts, one-click withdrawal, the lead reads of the API, and a source's leads and refusals with its
+activity and payloads. Each distinct statement is then explained
 on the same database.
 """
 
@@ -100,6 +101,37 @@ async def _workload(
     assert len(found.json()["items"]) == 1
     found = await client.get("/api/v1/leads", params={"phone": _phone(3)}, headers=tenant.headers)
     assert len(found.json()["items"]) == 1
+    await _source_workload(client, tenant, form)
+
+
+async def _source_workload(client: httpx.AsyncClient, tenant: Tenant, form: dict[str, Any]) -> None:
+    """Google Ads leads and forgeries through a source, noted in its activity, and the two reads of it."""
+    body = {"kind": "google_ads", "form_id": form["id"], "google_key": "k3y-from-google-ads"}
+    source = (
+        await client.post(
+            "/api/v1/sources", json={**body, "consent_purposes": ["sales_contact"]}, headers=tenant.headers
+        )
+    ).json()
+    hook = "/hooks/" + source["url"].rsplit("/hooks/", 1)[1]
+    leads = [
+        {
+            "lead_id": f"g-{n}",
+            "google_key": "k3y-from-google-ads" if n % 4 else "forged",
+            "user_column_data": [
+                {"column_id": "FULL_NAME", "string_value": f"Googler {n}"},
+                {"column_id": "EMAIL", "string_value": f"googler{n}@example.com"},
+            ],
+        }
+        for n in range(PEOPLE)
+    ]
+    await asyncio.gather(*(client.post(hook, json=lead) for lead in leads))
+    path = f"/api/v1/sources/{source['id']}"
+
+    async def noted() -> bool:
+        return bool((await client.get(f"{path}/activity", headers=tenant.headers)).json()["received"] == PEOPLE)
+
+    await eventually(noted)
+    assert (await client.get(f"{path}/payloads", headers=tenant.headers)).status_code == 200
 
 
 def _batched(captured: Captured) -> bool:
@@ -130,6 +162,7 @@ async def test_no_hot_statement_scans_a_large_table_or_a_whole_workspace(
 
     assert _batched(captured), "the workload never wrote several people in one batch"
     assert any(s.startswith("UPDATE delivery") for s in captured.statements), "nothing was delivered"
+    assert any(s.startswith("DELETE FROM source_payload") for s in captured.statements), "no payload was recorded"
     async with db.session(write=False) as session:
         problems = await scans_in(await session.connection(), captured)
     assert not problems, "statements that scan:\n" + "\n".join(problems)
