@@ -209,6 +209,8 @@ class SourceActivity:
             return False
         except Exception:
             logger.exception("could not record the activity of %d sources; dropped", len(payloads))
+            return True
+        self._db.outage.recovered()
         return True
 
     def _keep(self, counts: dict[tuple[str, str, str], tuple[int, datetime]], payloads: dict[str, deque[Any]]) -> None:
