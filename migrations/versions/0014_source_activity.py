@@ -1,7 +1,7 @@
 """source activity: counts per source, outcome and reason; the last raw payloads of each source
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-03 10:00:00.000000
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import core.database
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
