@@ -157,6 +157,27 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     source_fetch_retry_schedule: str = "5,30,120,600,1800,7200"
     """Seconds between attempts to fetch a Meta lead from the Graph API; it is given up after the last."""
 
+    indiamart_base_url: str = "https://mapi.indiamart.com/wservce/crm/crmListing/v2/"
+    """IndiaMART's CRM API v2 (Lead Manager), which ``indiamart`` sources with a CRM key pull leads from. Tenants
+    give only their key: where pulls go is the operator's choice, and tests point it at a local server."""
+
+    tradeindia_base_url: str = "https://www.tradeindia.com/utils/my_inquiry.html"
+    """TradeIndia's "My Inquiry" API, which ``tradeindia`` sources pull inquiries from."""
+
+    acres99_base_url: str = msgspec.field(
+        default="https://www.99acres.com/99api/v1/getmy99Response/OeAuXClO43hwseaXEQ/uid/", name="99acres_base_url"
+    )
+    """99acres' lead (response) XML API, which ``99acres`` sources pull from. Read from
+    ``LEADWIRE_99ACRES_BASE_URL``."""
+
+    pull_interval_seconds: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 0
+    """How often a pull source is polled. 0: each provider's own default (10 minutes); never less than a provider's
+    documented minimum (IndiaMART: 5 minutes between calls)."""
+
+    pull_lease_seconds: Annotated[int, msgspec.Meta(ge=5, le=3_600)] = 120
+    """How long a worker holds a pull source while it polls it (renewed at every call); a worker that dies holds it
+    this long, then another takes over. A provider call may take a third of it."""
+
     confirmation_max_age_seconds: Annotated[int, msgspec.Meta(ge=300, le=90 * 86_400)] = 7 * 86_400
     """How long a double opt-in confirmation link stays valid."""
     console_session_seconds: Annotated[int, msgspec.Meta(ge=300, le=30 * 86_400)] = 8 * 3_600
@@ -192,7 +213,14 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
 
 def _field_names() -> tuple[str, ...]:
-    return tuple(field.name for field in msgspec.structs.fields(Settings))
+    """The settings' names as variables spell them (``99acres_base_url`` for the field ``acres99_base_url``)."""
+    return tuple(field.encode_name for field in msgspec.structs.fields(Settings))
+
+
+def _type_hints() -> dict[str, object]:
+    """Each setting's type, by the name its variable spells."""
+    hints = typing.get_type_hints(Settings, include_extras=True)
+    return {field.encode_name: hints[field.name] for field in msgspec.structs.fields(Settings)}
 
 
 def _read_environment(environ: dict[str, str]) -> dict[str, str]:
@@ -218,7 +246,7 @@ def _read_environment(environ: dict[str, str]) -> dict[str, str]:
 
 
 def _convert(values: dict[str, str]) -> Settings:
-    hints = typing.get_type_hints(Settings, include_extras=True)
+    hints = _type_hints()
     parsed: dict[str, object] = {}
     for name, text in values.items():
         try:
@@ -261,8 +289,14 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}DATABASE_URL: not a database URL: {settings.database_url!r}") from exc
     if backend not in {"sqlite", "postgresql"}:
         raise SettingsError(f"{PREFIX}DATABASE_URL: unsupported database {backend!r} (use sqlite or postgresql)")
-    if not settings.public_base_url.startswith(("http://", "https://")):
-        raise SettingsError(f"{PREFIX}PUBLIC_BASE_URL: must start with http:// or https://")
+    for name, url in (
+        ("PUBLIC_BASE_URL", settings.public_base_url),
+        ("INDIAMART_BASE_URL", settings.indiamart_base_url),
+        ("TRADEINDIA_BASE_URL", settings.tradeindia_base_url),
+        ("99ACRES_BASE_URL", settings.acres99_base_url),
+    ):
+        if not url.startswith(("http://", "https://")):
+            raise SettingsError(f"{PREFIX}{name}: must start with http:// or https://")
     try:
         delays = settings.retry_delays
     except ValueError:

@@ -86,6 +86,8 @@ def make_settings(database_url: str, **extra: str) -> Settings:
         "LEADWIRE_SECRET_KEY": TEST_SECRET_KEY,
         "LEADWIRE_ENCRYPTION_KEYS": TEST_ENCRYPTION_KEY,
         "LEADWIRE_PUBLIC_BASE_URL": "http://testserver.local",
+        # Pull sources a test makes without its own fake provider are polled here, never outside (nothing listens).
+        **{f"LEADWIRE_{name}_BASE_URL": "http://127.0.0.1:9/" for name in ("INDIAMART", "TRADEINDIA", "99ACRES")},
     }
     environ.update({f"LEADWIRE_{key.upper()}": value for key, value in extra.items()})
     return load_settings(environ)

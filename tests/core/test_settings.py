@@ -153,3 +153,33 @@ def test_an_sqlite_directory_that_cannot_be_created_is_one_clear_error(tmp_path:
     blocker.write_text("")
     with pytest.raises(SettingsError, match=f"LEADWIRE_DATABASE_URL: cannot create {blocker}/sub"):
         load_settings({"LEADWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{blocker}/sub/lw.db"})
+
+
+def test_pull_providers_base_urls_are_operator_settings() -> None:
+    settings = load_settings(
+        {
+            "LEADWIRE_SECRET_KEY": "k" * 32,
+            "LEADWIRE_INDIAMART_BASE_URL": "http://127.0.0.1:9/indiamart/",
+            "LEADWIRE_TRADEINDIA_BASE_URL": "http://127.0.0.1:9/tradeindia",
+            "LEADWIRE_99ACRES_BASE_URL": "http://127.0.0.1:9/99acres/",
+            "LEADWIRE_PULL_INTERVAL_SECONDS": "900",
+        }
+    )
+    assert settings.indiamart_base_url == "http://127.0.0.1:9/indiamart/"
+    assert settings.tradeindia_base_url == "http://127.0.0.1:9/tradeindia"
+    assert settings.acres99_base_url == "http://127.0.0.1:9/99acres/"
+    assert settings.pull_interval_seconds == 900
+    defaults = load_settings({"LEADWIRE_SECRET_KEY": "k" * 32})
+    assert defaults.pull_interval_seconds == 0  # each provider's own default
+    assert defaults.acres99_base_url.startswith("https://")
+
+
+@pytest.mark.parametrize("name", ["LEADWIRE_99ACRES_BASE_URL", "LEADWIRE_INDIAMART_BASE_URL"])
+def test_a_pull_base_url_must_be_http(name: str) -> None:
+    with pytest.raises(SettingsError, match=f"{name}: must start with http"):
+        load_settings({"LEADWIRE_SECRET_KEY": "k" * 32, name: "file:///etc/passwd"})
+
+
+def test_a_misspelt_99acres_setting_suggests_the_right_name() -> None:
+    with pytest.raises(SettingsError, match="did you mean LEADWIRE_99ACRES_BASE_URL"):
+        load_settings({"LEADWIRE_SECRET_KEY": "k" * 32, "LEADWIRE_99ACRE_BASE_URL": "http://127.0.0.1:9/"})
