@@ -41,6 +41,7 @@ from ingest.idempotency import InFlight
 from ingest.pipeline import SubmitServices
 from ingest.sources.activity import SourceActivity
 from ingest.sources.fetcher import MetaFetcher
+from ingest.sources.pull import SourcePoller
 from ingest.sources.routes import SourceController, hook_challenge, hook_receive
 from ingest.writer import SubmissionWriter
 from leads.events import LEAD_EVENTS
@@ -88,6 +89,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await fetcher.start()
             stack.push_async_callback(fetcher.stop)
             if settings.run_worker:
+                poller = app.state.source_poller = SourcePoller(app.state.submit_services)
+                await poller.start()
+                stack.push_async_callback(poller.stop)
                 worker = DeliveryWorker(db, settings, registry)
                 await worker.start()
                 stack.push_async_callback(worker.stop)

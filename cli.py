@@ -117,6 +117,10 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     import signal
 
     from delivery.worker import DeliveryWorker
+    from ingest.idempotency import InFlight
+    from ingest.pipeline import SubmitServices
+    from ingest.sources.pull import SourcePoller
+    from ingest.writer import SubmissionWriter
     from privacy.retention import PurgeScheduler
 
     if settings.is_sqlite:
@@ -127,6 +131,10 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
         db = Database(settings)
         worker = DeliveryWorker(db, settings)
         purger = PurgeScheduler(db, settings)
+        # Pulled leads take the same pipeline as posted ones: this process writes them with a writer of its own.
+        writer = SubmissionWriter(db)
+        in_flight = InFlight(settings)
+        poller = SourcePoller(SubmitServices.start(db, writer, in_flight, settings))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -134,12 +142,20 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
         try:
             await worker.start()
             await purger.start()
+            await writer.start()
+            await poller.start()
             _freeze_start_up_objects()
-            _logger.info("delivery worker started; retention purge every %d s", settings.purge_interval_seconds)
+            _logger.info(
+                "delivery worker and pull sources' poller started; retention purge every %d s",
+                settings.purge_interval_seconds,
+            )
             await stop.wait()
+            await poller.stop()
+            await writer.stop()
             await purger.stop()
             await worker.stop()
         finally:
+            await in_flight.close()
             await db.dispose()
 
     asyncio.run(run())
@@ -305,7 +321,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate an SQLite database on start")
     serve.set_defaults(handler=_cmd_serve)
 
-    worker = commands.add_parser("worker", help="deliver webhooks (run any number beside `serve`)")
+    worker = commands.add_parser(
+        "worker", help="deliver webhooks and pull the pull sources' leads (run any number beside `serve`)"
+    )
     worker.set_defaults(handler=_cmd_worker)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")

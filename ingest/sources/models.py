@@ -1,5 +1,6 @@
-"""Tables of inbound sources: the configured sources, Meta leads waiting for their answers from the Graph API, and
-how many requests each source received by outcome (its raw payloads are ``leads.models.SourcePayload``)."""
+"""Tables of inbound sources: the configured sources, Meta leads waiting for their answers from the Graph API,
+how many requests each source received by outcome (its raw payloads are ``leads.models.SourcePayload``), and where
+pulls stand."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.database import Base, utcnow
 from core.encryption import EncryptedJSON
 
-__all__ = ("Source", "SourceCount", "SourceFetch")
+__all__ = ("Source", "SourceCount", "SourceFetch", "SourcePull")
 
 
 class Source(Base):
@@ -83,3 +84,40 @@ class SourceCount(Base):
     """Empty for ``accepted`` and ``test``."""
     total: Mapped[int] = mapped_column(BigInteger)
     last_at: Mapped[datetime] = mapped_column()
+
+
+class SourcePull(Base):
+    """Where the pulling of one source stands: a source whose provider has a pull API and was given credentials.
+
+    ``cursor`` is the end of the last window whose every lead is committed; the next window starts a little before
+    it. A worker polls the source only while it holds the lease (``lease_owner`` until ``lease_expires_at``).
+    """
+
+    __tablename__ = "source_pull"
+    __table_args__ = (Index("ix_source_pull_next_pull_at", "next_pull_at"),)
+
+    source_id: Mapped[str] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    cursor: Mapped[datetime | None] = mapped_column(default=None)
+    next_pull_at: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)
+    """The provider refuses calls until then (IndiaMART blocks a key for 15 minutes after a 429)."""
+    lease_owner: Mapped[str | None] = mapped_column(String(40), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_pull_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the provider was last called."""
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    """Why the last window could not be taken, or a lead of it was refused; never a credential."""
+    last_error_at: Mapped[datetime | None] = mapped_column(default=None)
+    pulls: Mapped[int] = mapped_column(default=0)
+    """Windows tried."""
+    failures: Mapped[int] = mapped_column(default=0)
+    """Windows that failed (the provider refused or could not be read): each is taken again later."""
+    records: Mapped[int] = mapped_column(default=0)
+    """Records the provider answered, repeats included."""
+    stored: Mapped[int] = mapped_column(default=0)
+    """New submissions made of them."""
+    rejected: Mapped[int] = mapped_column(default=0)
+    """Records that did not fit the form (kept out, with the reason in ``last_error``)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

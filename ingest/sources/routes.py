@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.database import call_after_commit
 from core.errors import LeadwireError, Problem, Unauthorized
 from core.pagination import DEFAULT_LIMIT, Limit
 from core.problems import PROBLEM_JSON, problem_response
@@ -19,7 +20,7 @@ from core.settings import Settings
 from ingest.parse import read_body
 from ingest.pipeline import run_pipeline
 from ingest.service import client_address, outcome_response, submit_services
-from ingest.sources import activity, fetches, kinds, service
+from ingest.sources import activity, fetches, kinds, pull_schedule, service
 from ingest.sources.payloads import Received
 from ingest.sources.providers import provider
 from ingest.sources.schemas import (
@@ -32,6 +33,7 @@ from ingest.sources.schemas import (
     SourceList,
     SourceOut,
     SourcePayloadList,
+    SourcePullOut,
     SourceUpdate,
 )
 from leads.views import source_payload_out
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
     from forms.models import Form
     from ingest.pipeline import SubmitServices
     from ingest.sources.fetcher import MetaFetcher
-    from ingest.sources.models import Source, SourceCount, SourceFetch
+    from ingest.sources.models import Source, SourceCount, SourceFetch, SourcePull
+    from ingest.sources.pull import SourcePoller
 
 __all__ = ("SourceController", "hook_challenge", "hook_receive")
 
@@ -74,7 +77,25 @@ def _auth_out(source: Source) -> SourceAuthOut | None:
     )
 
 
-def source_out(source: Source, settings: Settings) -> SourceOut:
+def _pull_out(state: SourcePull | None) -> SourcePullOut | None:
+    if state is None:
+        return None
+    return SourcePullOut(
+        cursor=state.cursor,
+        last_pull_at=state.last_pull_at,
+        next_pull_at=state.next_pull_at,
+        blocked_until=state.blocked_until,
+        last_error=state.last_error,
+        last_error_at=state.last_error_at,
+        pulls=state.pulls,
+        failures=state.failures,
+        records=state.records,
+        stored=state.stored,
+        rejected=state.rejected,
+    )
+
+
+def source_out(source: Source, settings: Settings, pull: SourcePull | None = None) -> SourceOut:
     config = source.config or {}
     return SourceOut(
         id=source.id,
@@ -93,6 +114,7 @@ def source_out(source: Source, settings: Settings) -> SourceOut:
         consent_purposes=list(source.consent_purposes),
         deliver_test_leads=source.deliver_test_leads,
         created_at=source.created_at,
+        pull=_pull_out(pull),
     )
 
 
@@ -133,6 +155,13 @@ def activity_out(source_id: str, counts: list[SourceCount]) -> SourceActivityOut
     )
 
 
+def _wake_poller(request: Request[Any, Any, Any]) -> None:
+    """A source may be due now: the in-process worker looks at once (other workers within a second)."""
+    poller: SourcePoller | None = getattr(request.app.state, "source_poller", None)
+    if poller is not None:
+        poller.wake()
+
+
 def _shown_secrets(source: Source) -> dict[str, str]:
     """The secrets to show once: pull credentials were given by the caller and are not shown back."""
     return {name: str(value) for name, value in source.secrets.items() if name != "pull"}
@@ -151,11 +180,15 @@ class SourceController(Controller):
         caller: NamedDependency[Caller],
         app_settings: NamedDependency[Settings],
         data: JSONBody[SourceCreate],
+        request: Request[Any, Any, Any],
     ) -> SourceCreated:
         source = await service.create_source(
             db_session, workspace_id=caller.workspace_id, data=data, actor=caller.actor
         )
-        out = source_out(source, app_settings)
+        await db_session.flush()
+        pulls = await pull_schedule.pull_states(db_session, [source.id])
+        out = source_out(source, app_settings, pulls.get(source.id))
+        call_after_commit(db_session, lambda: _wake_poller(request))
         return SourceCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secrets=_shown_secrets(source))
 
     @get("/", summary="List inbound sources (never their secrets)")
@@ -166,7 +199,8 @@ class SourceController(Controller):
         app_settings: NamedDependency[Settings],
     ) -> SourceList:
         sources = await service.list_sources(db_session, workspace_id=caller.workspace_id)
-        return SourceList(items=[source_out(s, app_settings) for s in sources])
+        pulls = await pull_schedule.pull_states(db_session, [s.id for s in sources])
+        return SourceList(items=[source_out(s, app_settings, pulls.get(s.id)) for s in sources])
 
     @get("/{source_id:str}", summary="An inbound source")
     async def get_source(
@@ -177,7 +211,8 @@ class SourceController(Controller):
         source_id: FromPath[str],
     ) -> SourceOut:
         source = await service.get_source(db_session, workspace_id=caller.workspace_id, source_id=source_id)
-        return source_out(source, app_settings)
+        pulls = await pull_schedule.pull_states(db_session, [source.id])
+        return source_out(source, app_settings, pulls.get(source.id))
 
     @patch("/{source_id:str}", summary="Change an inbound source")
     async def update(
@@ -187,11 +222,15 @@ class SourceController(Controller):
         app_settings: NamedDependency[Settings],
         source_id: FromPath[str],
         data: JSONBody[SourceUpdate],
+        request: Request[Any, Any, Any],
     ) -> SourceOut:
         source = await service.update_source(
             db_session, workspace_id=caller.workspace_id, source_id=source_id, data=data, actor=caller.actor
         )
-        return source_out(source, app_settings)
+        await db_session.flush()
+        pulls = await pull_schedule.pull_states(db_session, [source.id])
+        call_after_commit(db_session, lambda: _wake_poller(request))
+        return source_out(source, app_settings, pulls.get(source.id))
 
     @get("/{source_id:str}/fetches", summary="A Meta source's leads fetched from the Graph API, newest first")
     async def list_fetches(

@@ -22,6 +22,7 @@ __all__ = (
     "SourceList",
     "SourceOut",
     "SourcePayloadList",
+    "SourcePullOut",
     "SourceUpdate",
 )
 
@@ -136,6 +137,28 @@ class SourceUpdate(msgspec.Struct, forbid_unknown_fields=True):
     meta_page_access_token: _Secret | UnsetType = UNSET
 
 
+class SourcePullOut(msgspec.Struct):
+    """Where the pulling of a source stands (never its credentials)."""
+
+    cursor: datetime | None
+    """The end of the last window whose every lead is stored; the next pull starts a little before it."""
+    last_pull_at: datetime | None
+    """When the provider was last called."""
+    next_pull_at: datetime
+    blocked_until: datetime | None
+    """The provider refuses calls until then (IndiaMART, after a call made too soon); none is made before."""
+    last_error: str | None
+    """Why the last window could not be taken, or a lead of it did not fit the form."""
+    last_error_at: datetime | None
+    pulls: int
+    """Windows tried."""
+    failures: int
+    records: int
+    """Records the provider answered, repeats included."""
+    stored: int
+    rejected: int
+
+
 class SourceOut(msgspec.Struct):
     id: str
     kind: SourceKind
@@ -155,9 +178,11 @@ class SourceOut(msgspec.Struct):
     consent_purposes: list[str]
     deliver_test_leads: bool
     created_at: datetime
+    pull: SourcePullOut | None = None
+    """Where its pulling stands, for a source that pulls."""
 
 
-class SourceCreated(SourceOut):
+class SourceCreated(SourceOut, kw_only=True):
     """The source with its secrets: shown only now."""
 
     secrets: dict[str, str]

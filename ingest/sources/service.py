@@ -20,6 +20,7 @@ from delivery import service as delivery
 from forms import service as forms
 from ingest.parse import RawSubmission
 from ingest.pipeline import InboundSource, RequestFacts, definition_of
+from ingest.sources import pull_schedule
 from ingest.sources.mapping import Mapped, apply_rules, check_path
 from ingest.sources.models import Source, SourceFetch
 from ingest.sources.providers import PROVIDERS, provider, source_rules
@@ -53,13 +54,38 @@ _GENERIC_AUTH = frozenset({"url", "header", "query", "body", "basic", "hmac"})
 _FETCH_LEASE = timedelta(seconds=60)
 
 
+def _pull_credentials(kind: str, given: dict[str, str]) -> dict[str, str]:
+    """The provider's pull credentials from ``given``: each one it takes, and nothing else.
+
+    Raises:
+        ValidationFailed: A credential missing or empty, one the provider does not take, or no pull API.
+    """
+    found = provider(kind)
+    api = found.pull
+    if api is None:
+        raise ValidationFailed([FieldError("pull", "not_pullable", f"{found.label} has no pull API")])
+    problems = [
+        FieldError(f"pull.{name}", "required", f"{api.label} pulls need {', '.join(api.credentials)}")
+        for name in api.credentials
+        if not str(given.get(name) or "").strip()
+    ]
+    problems += [
+        FieldError(f"pull.{name}", "unknown", f"{api.label} takes only {', '.join(api.credentials)}")
+        for name in given
+        if name not in api.credentials
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+    return {name: str(given[name]).strip() for name in api.credentials}
+
+
 def _secrets(data: SourceCreate) -> dict[str, Any]:
     kind = provider(data.kind)
     made: dict[str, Any] = {}
-    if data.pull:
-        if not kind.pulls:
-            raise ValidationFailed([FieldError("pull", "not_pullable", f"{kind.label} has no pull API")])
-        made["pull"] = dict(data.pull)
+    if data.pull is not None:
+        made["pull"] = _pull_credentials(data.kind, dict(data.pull))
+    elif kind.pull is not None and not kind.methods:
+        raise ValidationFailed([FieldError("pull", "required", f"{kind.label} leads are pulled: give its credentials")])
     if kind.auth is None and data.auth is None:
         raise ValidationFailed([FieldError("auth", "required", "say how the sender proves itself")])
     if kind.auth is None or kind.auth.type in _GENERIC_AUTH:
@@ -173,6 +199,8 @@ async def create_source(session: AsyncSession, *, workspace_id: str, data: Sourc
         updated_at=now,
     )
     session.add(source)
+    if "pull" in source.secrets:
+        await pull_schedule.schedule_pull(session, source, now=now)
     await workspaces.record_audit(
         session,
         workspace_id=workspace_id,
@@ -224,12 +252,15 @@ async def update_source(
     if "mapping" in changes:
         source.mapping = dict(changes["mapping"])
     source.config = _config(data, source.config)
+    pull_now = False
     if "enabled" in changes:
+        pull_now = changes["enabled"] and not source.enabled
         source.enabled = changes["enabled"]
     if "pull" in changes:
-        if not provider(source.kind).pulls:
-            raise ValidationFailed([FieldError("pull", "not_pullable", "this kind has no pull API")])
-        source.secrets = {**source.secrets, "pull": dict(changes["pull"])}
+        source.secrets = {**source.secrets, "pull": _pull_credentials(source.kind, dict(changes["pull"]))}
+        pull_now = True
+    if pull_now and "pull" in source.secrets:
+        await pull_schedule.schedule_pull(session, source)
     if "name" in changes:
         source.name = changes["name"]
     if "deliver_test_leads" in changes:

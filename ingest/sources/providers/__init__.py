@@ -7,13 +7,27 @@ how it authenticates and where each field is.
 
 from __future__ import annotations
 
-from ingest.sources.providers import builtin, housing, jotform, justdial, magicbricks, tally, typeform
+from ingest.sources.providers import (
+    acres99,
+    builtin,
+    housing,
+    indiamart,
+    jotform,
+    justdial,
+    magicbricks,
+    tally,
+    tradeindia,
+    typeform,
+)
 from ingest.sources.providers.base import Auth, AuthType, Provider, source_rules
 
 __all__ = ("PROVIDERS", "Auth", "AuthType", "Provider", "provider", "source_rules")
 
 _MODULES = (
     builtin,
+    indiamart,
+    tradeindia,
+    acres99,
     justdial,
     magicbricks,
     housing,

@@ -17,6 +17,8 @@ from ingest.sources.mapping import Rules
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ingest.sources.providers.pulling import PullApi
+
 __all__ = ("Auth", "AuthType", "Provider", "source_rules")
 
 AuthType = Literal["url", "header", "query", "body", "basic", "hmac", "standard_webhooks", "google_key", "meta"]
@@ -70,6 +72,8 @@ class Provider:
     success_text: str | None = None
     """The plain-text body a sender expects once its leads are stored or known (JustDial: ``RECEIVED``); None: the
     hook's usual JSON answer."""
+    pull: PullApi | None = None
+    """How its pull API is called (``ingest/sources/pull.py`` polls it)."""
 
 
 def source_rules(mapping: dict[str, str], config: dict[str, Any]) -> Rules:
