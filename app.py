@@ -89,7 +89,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await fetcher.start()
             stack.push_async_callback(fetcher.stop)
             if settings.run_worker:
-                poller = app.state.source_poller = SourcePoller(app.state.submit_services)
+                poller = app.state.source_poller = SourcePoller(
+                    app.state.submit_services, poll_seconds=settings.delivery_poll_seconds
+                )
                 await poller.start()
                 stack.push_async_callback(poller.stop)
                 worker = DeliveryWorker(db, settings, registry)

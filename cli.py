@@ -134,7 +134,9 @@ def _cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
         # Pulled leads take the same pipeline as posted ones: this process writes them with a writer of its own.
         writer = SubmissionWriter(db)
         in_flight = InFlight(settings)
-        poller = SourcePoller(SubmitServices.start(db, writer, in_flight, settings))
+        poller = SourcePoller(
+            SubmitServices.start(db, writer, in_flight, settings), poll_seconds=settings.delivery_poll_seconds
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -101,7 +101,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """How long a claimed delivery belongs to a worker before another may take it over."""
 
     delivery_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
-    """How often an idle worker looks for due deliveries (it is also woken at once by new messages)."""
+    """How often an idle worker looks for due deliveries and due pull sources (it is also woken at once by new
+    messages, and by sources created or enabled in its process)."""
 
     delivery_disable_after_seconds: Annotated[int, msgspec.Meta(ge=60)] = 5 * 86_400
     """An endpoint whose deliveries have all failed for this long is disabled."""

@@ -59,6 +59,14 @@ def windows(cursor: datetime | None, now: datetime, api: PullApi, since: datetim
     return found
 
 
+def _without(message: str, credentials: dict[str, str]) -> str:
+    """``message`` with any credential a provider echoed in its refusal blanked out."""
+    for value in credentials.values():
+        if len(value) >= 4:  # noqa: PLR2004 - shorter ones would blank out ordinary words
+            message = message.replace(value, "…")
+    return message
+
+
 class SourcePoller:
     """One per worker process (``leadwire worker``, or ``serve`` with its in-process worker): woken when a source is
     created or enabled, and every ``poll_seconds`` to look for due ones."""
@@ -200,7 +208,8 @@ class SourcePoller:
                 if not await self._hold(source.id):
                     return False
         except PullError as exc:
-            await self._fail(source.id, exc.message, called=True, blocked_for=exc.blocked_for, taken=taken)
+            message = _without(exc.message, call.credentials)
+            await self._fail(source.id, message, called=True, blocked_for=exc.blocked_for, taken=taken)
             return False
         except LeadwireError as exc:  # a lead could not be stored now (database, a key in flight): later
             await self._fail(source.id, f"a lead could not be stored: {exc.detail}", called=True, taken=taken)

@@ -45,7 +45,7 @@ async def _delivered(receiver: Receiver, expected: set[str], seconds: float = 30
         got = {
             json.loads(body)["data"]["submission"]["id"]
             for (_, body), status in zip(receiver.requests, receiver.statuses, strict=True)
-            if status < 300  # noqa: PLR2004
+            if status < 300
         }
         if got >= expected or time.monotonic() > deadline:
             return got

@@ -234,7 +234,7 @@ async def test_indiamart_429_blocks_the_key_and_nothing_is_called_before_the_blo
         await make_due(db, source["id"])  # too early for IndiaMART: it answers 429 and blocks the key
         blocked = await settled(db, source["id"], pulls=2)
         await make_due(db, source["id"])
-        await asyncio.sleep(2.5)  # the poller looks every second; it must not call while the key is blocked
+        await asyncio.sleep(0.5)  # the poller looks every 0.05 s here; it must not call while the key is blocked
         calls = len(fake.calls)
         shown = (await client.get(f"/api/v1/sources/{source['id']}", headers=tenant.headers)).json()
 
@@ -275,7 +275,7 @@ async def test_errors_are_recorded_and_the_window_is_taken_again_until_it_succee
         fake.advance(6 * 60)
         await client.patch(f"/api/v1/sources/{source['id']}", json={"enabled": False}, headers=tenant.headers)
         await make_due(db, source["id"])
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(0.5)
         calls_while_disabled = len(fake.calls)
         await client.patch(f"/api/v1/sources/{source['id']}", json={"enabled": True}, headers=tenant.headers)
         await make_due(db, source["id"])
@@ -340,8 +340,9 @@ async def test_two_workers_never_poll_one_source_at_once(database_url: str, tena
                 claimed = await asyncio.gather(*(poller.run_once() for poller in pollers))
                 # While one polls, the source is due again (as after a crash): the others still keep off it.
                 await make_due(db, source["id"])
+                fake.arrived.clear()
                 polling = asyncio.create_task(pollers[0].run_once())
-                await fake.arrived.wait()
+                await fake.arrived.wait()  # it holds the source, and is calling TradeIndia
                 await make_due(db, source["id"])
                 while_held = await asyncio.gather(pollers[1].run_once(), pollers[2].run_once())
                 after = await polling
