@@ -3,8 +3,9 @@
 A real ``leadwire serve`` logs at debug level, as JSON, while every kind of secret is made and used: API keys
 (created, used, revoked, guessed), endpoint secrets (created, rotated, used to sign deliveries) and each inbound
 source's credentials (a Standard Webhooks secret, a Google Ads key, Meta's app secret, page token and verify token,
-all used by real senders, and the page token by the Graph API fetch). Afterwards no secret, nor its tail, is in the
-log or in any list or detail answer of the API; each was shown once, when it was made.
+all used by real senders, and the page token by the Graph API fetch; an IndiaMART CRM key, sent in the query of every
+pull, and a 99acres password, in the body of every pull). Afterwards no secret, nor its tail, is in the log or in
+any list or detail answer of the API; each was shown once, when it was made (pull credentials are never shown).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import pytest
 
 from bench.cluster import LEADWIRE, ROOT, Cluster, leadwire_env
 from tests.conftest import TEST_SECRET_KEY
+from tests.fakes.acres99 import Fake99acres, acres99_query
+from tests.fakes.indiamart import FakeIndiaMart, indiamart_lead
 from tests.ingest.conftest import FORM
 from tests.ingest.senders import fake_graph_api
 from tests.ingest.test_sources import _google, _hook, _signed
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
+CRM_KEY = "mRywEb5u4HfHTver432Y/1CPp1LEmzY=-crm-key"
+ACRES99_PASSWORD = "s3cret-99acres-password-" + "a" * 12
 TAIL = 16
 """Characters from the end of a secret that must not appear anywhere (the start of an API key is its shown prefix)."""
 META_APP_SECRET = "meta-app-secret-" + "m" * 24
@@ -90,6 +95,13 @@ async def _make_and_use_secrets(api: httpx.AsyncClient, receiver: Receiver, secr
     assert (await api.post(_hook(meta), content=payload, headers=meta_headers)).status_code == 200
     assert (await api.post(f"/api/v1/endpoints/{endpoint['id']}/test")).status_code == 202
 
+    pulled = {"form_id": form["id"], "consent_purposes": ["sales_contact"]}
+    secrets["IndiaMART CRM key"] = CRM_KEY
+    _created(await api.post("/api/v1/sources", json={**pulled, "kind": "indiamart", "pull": {"crm_key": CRM_KEY}}))
+    login = {"username": "homes99", "password": ACRES99_PASSWORD}
+    secrets["99acres password"] = ACRES99_PASSWORD
+    _created(await api.post("/api/v1/sources", json={**pulled, "kind": "99acres", "pull": login}))
+
 
 async def _everything_listed(api: httpx.AsyncClient) -> str:
     """Every list of the API, and each item's own page: what a caller can read back."""
@@ -105,7 +117,13 @@ async def _everything_listed(api: httpx.AsyncClient) -> str:
 
 
 async def test_no_secret_is_logged_or_listed(receiver: Receiver, tmp_path: Path) -> None:
-    async with fake_graph_api(META_APP_SECRET, failures=1) as graph:
+    indiamart = FakeIndiaMart(CRM_KEY, [indiamart_lead("2687336412", 5, SENDER_EMAIL="pulled@example.com")])
+    acres99 = Fake99acres("homes99", ACRES99_PASSWORD, [acres99_query("Q-1", 5, Email="pulled99@example.com")])
+    async with (
+        fake_graph_api(META_APP_SECRET, failures=1) as graph,
+        indiamart.serving() as indiamart_url,
+        acres99.serving() as acres99_url,
+    ):
         database_url = f"sqlite+aiosqlite:///{tmp_path}/leadwire.db"
         env = leadwire_env(
             database_url,
@@ -116,6 +134,8 @@ async def test_no_secret_is_logged_or_listed(receiver: Receiver, tmp_path: Path)
             meta_graph_base_url=graph.base,
             source_fetch_retry_schedule="0.2,0.2",
             delivery_poll_seconds="0.1",
+            indiamart_base_url=indiamart_url,
+            **{"99acres_base_url": acres99_url, "tradeindia_base_url": "http://127.0.0.1:9/"},
         )
         with Cluster(tmp_path) as cluster:
             server = cluster.add("serve", "serve", env)
@@ -136,7 +156,8 @@ async def test_no_secret_is_logged_or_listed(receiver: Receiver, tmp_path: Path)
             headers = {"Authorization": f"Bearer {key}"}
             async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as api:
                 await _make_and_use_secrets(api, receiver, secrets)
-                await receiver.wait_for(5, seconds=30)  # the form's lead, three sources' leads, the test event
+                # the form's lead, three sources' leads, the test event, and the two pulled leads
+                await receiver.wait_for(7, seconds=30)
                 listed = await _everything_listed(api)
             server.stop()
             log = server.log_path.read_text(encoding="utf-8")
