@@ -55,28 +55,10 @@ _FETCH_LEASE = timedelta(seconds=60)
 
 
 def _pull_credentials(kind: str, given: dict[str, str]) -> dict[str, str]:
-    """The provider's pull credentials from ``given``: each one it takes, and nothing else.
-
-    Raises:
-        ValidationFailed: A credential missing or empty, one the provider does not take, or no pull API.
-    """
-    found = provider(kind)
-    api = found.pull
+    api = provider(kind).pull
     if api is None:
-        raise ValidationFailed([FieldError("pull", "not_pullable", f"{found.label} has no pull API")])
-    problems = [
-        FieldError(f"pull.{name}", "required", f"{api.label} pulls need {', '.join(api.credentials)}")
-        for name in api.credentials
-        if not str(given.get(name) or "").strip()
-    ]
-    problems += [
-        FieldError(f"pull.{name}", "unknown", f"{api.label} takes only {', '.join(api.credentials)}")
-        for name in given
-        if name not in api.credentials
-    ]
-    if problems:
-        raise ValidationFailed(problems)
-    return {name: str(given[name]).strip() for name in api.credentials}
+        raise ValidationFailed([FieldError("pull", "not_pullable", f"{provider(kind).label} has no pull API")])
+    return api.credentials_from(given)
 
 
 def _secrets(data: SourceCreate) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from core.errors import FieldError, ValidationFailed
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
@@ -27,6 +29,7 @@ __all__ = (
     "PullError",
     "Window",
     "ist_time",
+    "parse_ist",
     "read",
 )
 
@@ -89,6 +92,27 @@ class PullApi:
     """How far back a new source's first window starts."""
     windows_per_poll: int = 1
     """How many windows one poll may walk when it is behind (1 where each call must wait ``min_interval``)."""
+
+    def credentials_from(self, given: dict[str, str]) -> dict[str, str]:
+        """Each credential the provider takes, from what a source was given (and nothing else).
+
+        Raises:
+            ValidationFailed: One missing or empty, or one the provider does not take.
+        """
+        names = ", ".join(self.credentials)
+        problems = [
+            FieldError(f"pull.{name}", "required", f"{self.label} pulls need {names}")
+            for name in self.credentials
+            if not str(given.get(name) or "").strip()
+        ]
+        problems += [
+            FieldError(f"pull.{name}", "unknown", f"{self.label} takes only {names}")
+            for name in given
+            if name not in self.credentials
+        ]
+        if problems:
+            raise ValidationFailed(problems)
+        return {name: str(given[name]).strip() for name in self.credentials}
 
     def interval(self, configured_seconds: int) -> timedelta:
         """The time between two pulls: the operator's (0: the provider's default), never below the minimum."""
