@@ -42,7 +42,7 @@ from ingest.pipeline import SubmitServices
 from ingest.sources.activity import SourceActivity
 from ingest.sources.fetcher import MetaFetcher
 from ingest.sources.pull import SourcePoller
-from ingest.sources.routes import SourceController, hook_challenge, hook_receive
+from ingest.sources.routes import SourceController, hook_query, hook_receive
 from ingest.writer import SubmissionWriter
 from leads.events import LEAD_EVENTS
 from leads.routes import LeadController, SubmissionController
@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             withdraw,
             confirm_page,
             confirm,
-            hook_challenge,
+            hook_query,
             hook_receive,
             api,
             console_router,

@@ -10,6 +10,7 @@ __all__ = (
     "BadRequest",
     "Conflict",
     "FieldError",
+    "Forbidden",
     "LeadwireError",
     "NotFound",
     "PayloadTooLarge",
@@ -87,6 +88,14 @@ class Unauthorized(LeadwireError):
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="leadwire"'})
+
+
+class Forbidden(LeadwireError):
+    """Understood, and refused whoever asks: the thing is switched off (a disabled source)."""
+
+    status_code = 403
+    title = "Forbidden"
+    slug = "forbidden"
 
 
 class NotFound(LeadwireError):

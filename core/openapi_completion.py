@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import msgspec
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 __all__ = ("WebhookEvent", "complete_document")
 
@@ -89,12 +89,38 @@ def _document_submit(operation: dict[str, Any]) -> None:
         responses["422"].setdefault("content", {})["text/html"] = {"schema": _STRING}
 
 
+_SENDERS_PAYLOAD = {
+    "application/json": {
+        "schema": {
+            "oneOf": [
+                {"type": "object", "additionalProperties": True},
+                {"type": "array", "items": {"type": "object", "additionalProperties": True}, "maxItems": 100},
+            ]
+        }
+    },
+    "application/x-www-form-urlencoded": {"schema": _FORM_BODY},
+    "multipart/form-data": {"schema": _FORM_BODY},
+}
+
+
 def _document_hook(operation: dict[str, Any]) -> None:
     operation["requestBody"] = {
-        "required": True,
-        "description": "The sender's own payload: a Standard Webhooks event, a Google Ads lead or a Meta leadgen ping.",
-        "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+        "required": False,
+        "description": "The sender's own payload: a Standard Webhooks event, a Google Ads lead, a Meta leadgen ping, "
+        "or, for generic sources and presets, a JSON object (one lead), an array of up to 100 objects (one lead "
+        "each), or form fields (urlencoded, honouring charset=, or multipart; files are ignored). A POST without a "
+        "body carries its lead in the query string.",
+        "content": _SENDERS_PAYLOAD,
     }
+    if "200" in operation["responses"]:
+        _add_headers(operation["responses"]["200"], "Idempotent-Replayed")
+
+
+_READ_BY_HANDLER: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {
+    ("/f/{slug}", "post"): _document_submit,
+    ("/hooks/{source_id}", "post"): _document_hook,
+}
+"""Operations whose handlers read their bodies themselves, in formats Litestar cannot see."""
 
 
 def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> None:
@@ -113,10 +139,8 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
         _add_headers(responses["201"], "ETag")
     if path == "/api/v1/forms/{form_id}" and method in {"get", "patch"} and "200" in responses:
         _add_headers(responses["200"], "ETag")
-    if path == "/f/{slug}" and method == "post":
-        _document_submit(operation)
-    if path == "/hooks/{source_id}" and method == "post":
-        _document_hook(operation)
+    if (document_body := _READ_BY_HANDLER.get((path, method))) is not None:
+        document_body(operation)
     if path == "/c/{token}" and method == "get" and "200" in responses:
         responses["200"].setdefault("content", {})["application/json"] = {
             "schema": {"type": "object", "description": "The receipt (ISO/IEC TS 27560 shape), for Accept: JSON"}

@@ -39,6 +39,9 @@ PROBLEM_PAGES: dict[str, ProblemPage] = {
     "csrf": ProblemPage(
         403, "Forbidden", "The console form was sent without its anti-forgery token, or from another site. Reload."
     ),
+    "forbidden": ProblemPage(
+        403, "Forbidden", "Understood, but refused to anyone: the source behind this address is disabled by its owner."
+    ),
     "not-found": ProblemPage(404, "Not found", "No such thing, or not one that this workspace can see."),
     "request-timeout": ProblemPage(
         408, "Request timeout", "The request did not arrive in time. The connection is closed; send it again."

@@ -125,7 +125,8 @@ def exception_handlers() -> ExceptionHandlersMap:
 
 _PROBLEMS = {
     400: "The body could not be read (for example, JSON that does not parse)",
-    401: "No API key, a malformed one, or a revoked one",
+    401: "No API key, a malformed one, or a revoked one (on /hooks/: the sender's key or signature is wrong)",
+    403: "The source is disabled",
     404: "Not found, or not visible to this workspace",
     408: "The request did not arrive in time (headers, or the body within LEADWIRE_BODY_TIMEOUT_SECONDS)",
     409: "Conflicts with the current state (or the same Idempotency-Key is still being processed)",
@@ -137,7 +138,7 @@ _PROBLEMS = {
     503: "The database is unavailable or busy; retry after ``Retry-After`` seconds",
 }
 _ANY_ROUTE = (400, 404, 408, 413, 415, 422, 503)
-_BY_PREFIX = {"/api/": (401, 409, 412), "/f/": (409, 429), "/hooks/": (401, 429)}
+_BY_PREFIX = {"/api/": (401, 409, 412), "/f/": (409, 429), "/hooks/": (401, 403, 429)}
 _PAGES = {
     403: "The button was pressed on another site",
     404: "The link is not valid (a page saying so)",

@@ -24,6 +24,7 @@ __all__ = (
     "RawSubmission",
     "clean_text",
     "decode_json",
+    "multipart_pairs",
     "parse_submission",
     "read_body",
 )
@@ -163,6 +164,25 @@ async def read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
     return body
 
 
+async def multipart_pairs(request: Request[Any, Any, Any], max_fields: int) -> list[tuple[str, Any]]:
+    """The parts of a multipart body already read (``read_body``), by name, in order: text, or ``UploadFile``.
+
+    Raises:
+        BadRequest: The body cannot be read as multipart, or a part is in another charset than UTF-8.
+        PayloadTooLarge: More than ``max_fields`` parts.
+    """
+    try:
+        form = await request.form()
+    except ClientException as exc:
+        raise BadRequest(f"the multipart body cannot be read: {exc.detail}") from exc
+    except (UnicodeError, LookupError, ValueError) as exc:  # a part in another or an unknown charset
+        raise BadRequest("the multipart body cannot be read: send its parts in UTF-8") from exc
+    pairs = list(form.multi_items())
+    if len(pairs) > max_fields:
+        raise PayloadTooLarge(f"a submission may carry at most {max_fields} values")
+    return pairs
+
+
 async def parse_submission(request: Request[Any, Any, Any], settings: Settings) -> RawSubmission:
     """Read the body in whichever of the three formats it came, within the size and field-count caps.
 
@@ -179,16 +199,7 @@ async def parse_submission(request: Request[Any, Any, Any], settings: Settings) 
     if content_type in _JSON_TYPES:
         values, consents = _json_values(body, settings.ingest_max_fields)
     elif content_type == "multipart/form-data":
-        try:
-            form = await request.form()
-        except ClientException as exc:
-            raise BadRequest(f"the multipart body cannot be read: {exc.detail}") from exc
-        except (UnicodeError, LookupError, ValueError) as exc:  # a part in another or an unknown charset
-            raise BadRequest("the multipart body cannot be read: send its parts in UTF-8") from exc
-        pairs = list(form.multi_items())
-        if len(pairs) > settings.ingest_max_fields:
-            raise PayloadTooLarge(f"a submission may carry at most {settings.ingest_max_fields} values")
-        values, consents = _form_pairs(pairs)
+        values, consents = _form_pairs(await multipart_pairs(request, settings.ingest_max_fields))
     else:
         try:
             text = body.decode("utf-8")

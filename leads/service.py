@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ("daily_verdicts", "get_lead", "list_leads", "list_submissions", "spam_reasons")
+__all__ = ("daily_verdicts", "get_lead", "list_leads", "list_submissions", "spam_reasons", "verdict_of")
 
 
 def _search_value(field: str, value: str) -> str:
@@ -129,3 +129,9 @@ async def list_submissions(
     if until is not None:
         statement = statement.where(Submission.created_at < until)
     return await fetch_page(session, statement, id_column=Submission.id, limit=limit, cursor=cursor)
+
+
+async def verdict_of(session: AsyncSession, *, submission_id: str) -> str | None:
+    """What became of a submission (``accepted``, ``duplicate``, ``spam``, ``test``); None when there is no such one."""
+    verdict: str | None = await session.scalar(select(Submission.verdict).where(Submission.id == submission_id))
+    return verdict

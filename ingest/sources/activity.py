@@ -33,12 +33,14 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from core.errors import (
     Conflict,
+    Forbidden,
     LeadwireError,
     NotFound,
     PayloadTooLarge,
     RateLimited,
     ServiceUnavailable,
     Unauthorized,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from ingest.sources.models import SourceCount
@@ -78,6 +80,8 @@ _REASONS: tuple[tuple[type[LeadwireError], str], ...] = (
     (Conflict, "in_flight"),
     (ServiceUnavailable, "unavailable"),
     (NotFound, "form_unavailable"),
+    (Forbidden, "disabled"),  # the sender still pushes to a source its owner switched off
+    (UnsupportedMediaType, "unreadable"),
 )
 
 

@@ -13,19 +13,21 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import call_after_commit
-from core.errors import LeadwireError, Problem, Unauthorized
+from core.errors import Forbidden, LeadwireError, Problem, Unauthorized
 from core.pagination import DEFAULT_LIMIT, Limit
 from core.problems import PROBLEM_JSON, problem_response
 from core.settings import Settings
 from ingest.parse import read_body
-from ingest.pipeline import run_pipeline
-from ingest.service import client_address, outcome_response, submit_services
-from ingest.sources import activity, fetches, kinds, pull_schedule, service
+from ingest.service import submit_services
+from ingest.sources import activity, fetches, intake, kinds, pull_schedule, push_auth, service
+from ingest.sources.kinds import InboundLead
 from ingest.sources.payloads import Received
 from ingest.sources.providers import provider
+from ingest.sources.pushes import lead_documents, read_push
 from ingest.sources.schemas import (
     FetchList,
     FetchOut,
+    PushAnswer,
     SourceActivityOut,
     SourceAuthOut,
     SourceCreate,
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from ingest.sources.models import Source, SourceCount, SourceFetch, SourcePull
     from ingest.sources.pull import SourcePoller
 
-__all__ = ("SourceController", "hook_challenge", "hook_receive")
+__all__ = ("SourceController", "hook_query", "hook_receive")
 
 logger = logging.getLogger("leadwire.sources")
 
@@ -295,32 +297,133 @@ class SourceController(Controller):
         )
 
 
+def _not_allowed(request: Request[Any, Any, Any], source: Source, methods: frozenset[str]) -> Response[Any]:
+    allowed = sorted(methods)
+    problem = Problem(
+        type="about:blank",
+        title="Method Not Allowed",
+        status=405,
+        detail=f"{source.kind} sources take {' and '.join(allowed)} only",
+        instance=request.url.path,
+    )
+    return problem_response(problem, headers={"Allow": ", ".join(allowed)})
+
+
+async def _public_source(services: SubmitServices, source_id: str) -> tuple[Source, Form]:
+    async with services.db.session(write=False) as session:
+        return await service.public_source(session, source_id)
+
+
+def _enabled(source: Source) -> None:
+    if not source.enabled:
+        raise Forbidden("this source is disabled; its owner can enable it again")
+
+
+async def _generic_leads(
+    request: Request[Any, Any, Any], services: SubmitServices, source: Source, received: Received, *, method: str
+) -> tuple[list[InboundLead], bool]:
+    """A push read generically (``generic`` and the presets): read, proven, and split into leads; and whether it
+    was a batch."""
+    push = await read_push(request, services.settings, method=method, query=request.scope.get("query_string", b""))
+    received.body = push.body or None
+    try:
+        document = push_auth.check_push(source, push, request.headers)
+    except Unauthorized as exc:
+        logger.warning("refused a push for source %s: %s", source.id, exc.detail)  # never the key or the secret
+        raise
+    documents = lead_documents(provider(source.kind), document)
+    return [InboundLead("", each) for each in documents], isinstance(document, list) or len(documents) > 1
+
+
+async def _signed_lead(
+    request: Request[Any, Any, Any], services: SubmitServices, source: Source, received: Received
+) -> InboundLead | list[str]:
+    """A Standard Webhooks or Google Ads lead, or Meta's leadgen ids, verified by the kind's own scheme."""
+    body = received.body = await read_body(request, services.settings.ingest_max_body_bytes)
+    try:
+        if source.kind == "meta_lead_ads":
+            return kinds.meta_leadgen_ids(source, request.headers, body)
+        if source.kind == "google_ads":
+            return kinds.google_ads_lead(source, body)
+        return kinds.standard_webhooks_lead(source, request.headers, body)
+    except Unauthorized as exc:
+        logger.warning("refused a webhook for source %s: %s", source.id, exc.detail)  # never the secret
+        raise
+
+
+async def _queue_meta(
+    request: Request[Any, Any, Any], services: SubmitServices, source: Source, ids: list[str]
+) -> None:
+    # Meta wants a fast answer: the ids are committed now and the answers fetched (and retried) afterwards.
+    async with services.db.session(write=True) as session:
+        await service.queue_fetches(session, source, ids)
+    fetcher: MetaFetcher | None = getattr(request.app.state, "meta_fetcher", None)
+    if fetcher is not None:
+        fetcher.wake()
+
+
+async def _take(
+    request: Request[Any, Any, Any],
+    services: SubmitServices,
+    source: Source,
+    form: Form,
+    received: Received,
+    *,
+    method: str,
+) -> Response[Any]:
+    """Read, prove and take one request of a sender; a refusal before any lead is taken is noted in the source's
+    activity here, and each lead's outcome by ``intake.take_leads``."""
+    try:
+        _enabled(source)
+        if push_auth.read_generically(source):
+            leads, many = await _generic_leads(request, services, source, received, method=method)
+        else:
+            signed = await _signed_lead(request, services, source, received)
+            if isinstance(signed, list):
+                await _queue_meta(request, services, source, signed)
+                return Response(PushAnswer(received=len(signed), leads=[]), status_code=200)
+            leads, many = [signed], False
+    except LeadwireError as exc:
+        activity.of(request).refused(source, received, exc)
+        raise
+    outcomes = await intake.take_leads(services, source, form, leads, received=received, many=many, request=request)
+    return intake.push_answer(provider(source.kind), outcomes, many=many)
+
+
+_PUSH_RESPONSES = {
+    207: ResponseSpec(
+        data_container=PushAnswer,
+        description="A batch was partly refused by the form: the other leads are stored; each refused one has errors",
+    ),
+    405: ResponseSpec(
+        data_container=Problem, media_type=PROBLEM_JSON, description="The source's kind takes no such method"
+    ),
+}
+
+
 @get(
     "/hooks/{source_id:str}",
-    summary="Meta's subscription check",
+    summary="Receive a lead in a query string (generic sources and presets that push by GET), or answer Meta's "
+    "subscription check",
     tags=["sources"],
-    media_type=MediaType.TEXT,
     responses={
-        403: ResponseSpec(data_container=str, media_type=MediaType.TEXT, description="The verify token is wrong"),
-        405: ResponseSpec(
-            data_container=Problem, media_type=PROBLEM_JSON, description="This source is not a Meta source"
+        **_PUSH_RESPONSES,
+        403: ResponseSpec(
+            data_container=str,
+            media_type=MediaType.TEXT,
+            description="Meta's verify token is wrong (or, as a problem, the source is disabled)",
         ),
     },
 )
-async def hook_challenge(
-    source_id: FromPath[str], request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-) -> Response[Any]:
-    source, _ = await service.public_source(db_session, source_id)
+async def hook_query(source_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
+    services = submit_services(request)
+    source, form = await _public_source(services, source_id)
+    methods = provider(source.kind).methods
+    if "GET" not in methods:
+        return _not_allowed(request, source, methods)
     if source.kind != "meta_lead_ads":
-        # Only Meta verifies a subscription with a GET; every other source takes POST alone.
-        problem = Problem(
-            type="about:blank",
-            title="Method Not Allowed",
-            status=405,
-            detail=f"{source.kind} sources take POST only",
-            instance=request.url.path,
-        )
-        return problem_response(problem, headers={"Allow": "POST"})
+        return await _take(request, services, source, form, Received.of(request), method="GET")
+    _enabled(source)
     query = request.query_params
     try:
         challenge = kinds.meta_challenge(
@@ -328,50 +431,21 @@ async def hook_challenge(
         )
     except Unauthorized:
         logger.warning("refused a subscription check for source %s: wrong verify token", source.id)
-        return Response("forbidden", status_code=403)
+        return Response("forbidden", status_code=403, media_type=MediaType.TEXT)
     return Response(challenge, media_type=MediaType.TEXT)
 
 
-@post("/hooks/{source_id:str}", summary="Receive a lead from an inbound source", tags=["sources"], status_code=201)
-async def hook_receive(source_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
+@post(
+    "/hooks/{source_id:str}",
+    summary="Receive leads from an inbound source: 200 once each is stored or recognised as sent before",
+    tags=["sources"],
+    status_code=200,
+    responses=_PUSH_RESPONSES,
+)
+async def hook_receive(source_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[PushAnswer]:
     services = submit_services(request)
-    async with services.db.session(write=False) as session:
-        source, form = await service.public_source(session, source_id)
-    received = Received.of(request)  # what the sender sent, for the source's activity
-    try:
-        return await _take_in(request, services, source, form, received)
-    except LeadwireError as exc:
-        activity.of(request).refused(source, received, exc)
-        raise
-
-
-async def _take_in(
-    request: Request[Any, Any, Any], services: SubmitServices, source: Source, form: Form, received: Received
-) -> Response[bytes]:
-    db = services.db
-    body = received.body = await read_body(request, services.settings.ingest_max_body_bytes)
-    try:
-        if source.kind == "meta_lead_ads":
-            leadgen_ids = kinds.meta_leadgen_ids(source, request.headers, body)
-        elif source.kind == "google_ads":
-            lead = kinds.google_ads_lead(source, body)
-        else:
-            lead = kinds.standard_webhooks_lead(source, request.headers, body)
-    except Unauthorized as exc:
-        logger.warning("refused a webhook for source %s: %s", source.id, exc.detail)  # never the secret
-        raise
-    if source.kind == "meta_lead_ads":
-        # Meta wants a fast answer: the ids are committed now and the answers fetched (and retried) afterwards.
-        async with db.session(write=True) as session:
-            await service.queue_fetches(session, source, leadgen_ids)
-        fetcher: MetaFetcher | None = getattr(request.app.state, "meta_fetcher", None)
-        if fetcher is not None:
-            fetcher.wake()
-        return Response(b'{"received":%d}' % len(leadgen_ids), status_code=200, media_type=MediaType.JSON)
-    mapped = received.mapped = service.map_lead(source, form, lead)
-    raw, facts = service.inbound_submission(
-        source, lead, mapped, client_ip=client_address(request), user_agent=request.headers.get("user-agent")
-    )
-    outcome = await run_pipeline(services, form, raw, facts)
-    activity.of(request).lead(source, received, outcome)
-    return outcome_response(outcome)
+    source, form = await _public_source(services, source_id)
+    methods = provider(source.kind).methods
+    if "POST" not in methods:
+        return _not_allowed(request, source, methods)
+    return await _take(request, services, source, form, Received.of(request), method="POST")

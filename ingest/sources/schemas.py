@@ -8,11 +8,14 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from core.errors import FieldError
 from leads.schemas import SourcePayloadOut
 
 __all__ = (
     "FetchList",
     "FetchOut",
+    "PushAnswer",
+    "PushedLead",
     "SourceActivityOut",
     "SourceAuth",
     "SourceAuthOut",
@@ -242,3 +245,20 @@ class SourceActivityOut(msgspec.Struct):
 class SourcePayloadList(msgspec.Struct):
     items: list[SourcePayloadOut]
     """The source's last 50 requests, newest first, secrets redacted, each with what it became."""
+
+
+class PushedLead(msgspec.Struct, omit_defaults=True):
+    """One lead of a push: the submission it is stored as, or why the form refused it."""
+
+    submission_id: str | None = None
+    duplicate: bool | None = None
+    """The same person sent the same values within the form's de-duplication window: stored, not delivered again.
+    A sender's retry of the same lead is answered exactly as the first time (with ``Idempotent-Replayed: true``)."""
+    errors: list[FieldError] | None = None
+
+
+class PushAnswer(msgspec.Struct):
+    """What a sender is told: each lead of its request, in order."""
+
+    received: int
+    leads: list[PushedLead]

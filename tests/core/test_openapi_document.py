@@ -29,7 +29,10 @@ async def test_the_public_submit_endpoints_document_their_bodies(client: Client)
     )
     assert "text/html" in submit["responses"]["422"]["content"]  # a browser post gets the form back
     hook = paths["/hooks/{source_id}"]["post"]
-    assert "application/json" in hook["requestBody"]["content"]
+    assert {"application/json", "application/x-www-form-urlencoded", "multipart/form-data"} <= set(
+        hook["requestBody"]["content"]
+    )
+    assert {"200", "207", "401", "403", "405"} <= set(hook["responses"])
 
 
 async def test_idempotency_key_is_a_documented_parameter(client: Client) -> None:

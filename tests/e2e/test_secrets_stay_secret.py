@@ -3,9 +3,10 @@
 A real ``leadwire serve`` logs at debug level, as JSON, while every kind of secret is made and used: API keys
 (created, used, revoked, guessed), endpoint secrets (created, rotated, used to sign deliveries) and each inbound
 source's credentials (a Standard Webhooks secret, a Google Ads key, Meta's app secret, page token and verify token,
-all used by real senders, and the page token by the Graph API fetch; an IndiaMART CRM key, sent in the query of every
-pull, and a 99acres password, in the body of every pull). Afterwards no secret, nor its tail, is in the log or in
-any list or detail answer of the API; each was shown once, when it was made (pull credentials are never shown).
+a generic source's key in the query string and its HTTP Basic password, all used by real senders, right and wrong,
+and the page token by the Graph API fetch; an IndiaMART CRM key, sent in the query of every pull, and a 99acres
+password, in the body of every pull). Afterwards no secret, nor its tail, is in the log or in any list or detail
+answer of the API; each was shown once, when it was made (pull credentials are never shown).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ async def _make_and_use_secrets(api: httpx.AsyncClient, receiver: Receiver, secr
     lead = {"name": "Asha Rao", "email": "asha@example.com", "consent": ["sales_contact"]}
     assert (await api.post(f"/f/{form['slug']}", json=lead)).status_code == 201
     body, headers = _signed(standard["secrets"]["whsec"], {"data": {"full_name": "Ines Ito", "email": "i@x.io"}}, "e1")
-    assert (await api.post(_hook(standard), content=body, headers=headers)).status_code == 201
+    assert (await api.post(_hook(standard), content=body, headers=headers)).status_code == 200
     assert (await api.post(_hook(google), json=_google(google_key, "g-1"))).status_code in {200, 201}
     check = {"hub.mode": "subscribe", "hub.verify_token": meta_credentials["meta_verify_token"], "hub.challenge": "7"}
     assert (await api.get(_hook(meta), params=check)).status_code == 200
@@ -93,6 +94,7 @@ async def _make_and_use_secrets(api: httpx.AsyncClient, receiver: Receiver, secr
     signature = "sha256=" + hmac.new(meta_credentials["meta_app_secret"].encode(), payload, hashlib.sha256).hexdigest()
     meta_headers = {"content-type": "application/json", "x-hub-signature-256": signature}
     assert (await api.post(_hook(meta), content=payload, headers=meta_headers)).status_code == 200
+    await _use_generic_sources(api, base, secrets)
     assert (await api.post(f"/api/v1/endpoints/{endpoint['id']}/test")).status_code == 202
 
     pulled = {"form_id": form["id"], "consent_purposes": ["sales_contact"]}
@@ -101,6 +103,24 @@ async def _make_and_use_secrets(api: httpx.AsyncClient, receiver: Receiver, secr
     login = {"username": "homes99", "password": ACRES99_PASSWORD}
     secrets["99acres password"] = ACRES99_PASSWORD
     _created(await api.post("/api/v1/sources", json={**pulled, "kind": "99acres", "pull": login}))
+
+
+async def _use_generic_sources(api: httpx.AsyncClient, base: dict[str, Any], secrets: dict[str, str]) -> None:
+    """A generic source's key sent in the query string, and another's HTTP Basic password: right, then wrong."""
+    generic_key = "generic-key-" + "q" * 24
+    query_auth = {"type": "query", "name": "key", "value": generic_key}
+    in_query = _created(await api.post("/api/v1/sources", json={**base, "kind": "generic", "auth": query_auth}))
+    secrets["generic source's key"] = generic_key
+    basic_password = "basic-password-" + "b" * 24
+    basic_auth = {"type": "basic", "username": "portal", "value": basic_password}
+    basic = _created(await api.post("/api/v1/sources", json={**base, "kind": "generic", "auth": basic_auth}))
+    secrets["generic source's Basic password"] = basic_password
+    generic_lead = {"full_name": "Om Pal", "email": "om@example.com"}
+    assert (await api.get(_hook(in_query), params={**generic_lead, "key": generic_key})).status_code == 200
+    wrong = {**generic_lead, "key": generic_key[:-1] + "x"}  # refused and logged: without the key it carried
+    assert (await api.get(_hook(in_query), params=wrong)).status_code == 401
+    assert (await api.post(_hook(basic), json=generic_lead, auth=("portal", basic_password))).status_code == 200
+    assert (await api.post(_hook(basic), json=generic_lead, auth=("portal", basic_password + "!"))).status_code == 401
 
 
 async def _everything_listed(api: httpx.AsyncClient) -> str:

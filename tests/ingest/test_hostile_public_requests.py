@@ -3,6 +3,7 @@ the page a prospect's route answers with), never a 500 and never a logged traceb
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -37,7 +38,20 @@ if TYPE_CHECKING:
     from core.settings import Settings
     from tests.conftest import Tenant
 
-_KINDS = ("standard_webhooks", "google_ads", "meta_lead_ads")
+_SOURCES: dict[str, dict[str, Any]] = {
+    "standard_webhooks": {"kind": "standard_webhooks"},
+    "google_ads": {"kind": "google_ads"},
+    "meta_lead_ads": {"kind": "meta_lead_ads", "meta_app_secret": "app-secret-123", "meta_page_access_token": "t" * 12},
+    "generic": {"kind": "generic", "auth": {"type": "url"}, "consent_purposes": ["sales_contact"]},
+    "generic_hmac": {
+        "kind": "generic",
+        "auth": {"type": "hmac", "name": "X-Signature", "value": "hmac-secret-123", "encoding": "base64"},
+    },
+    "generic_basic": {"kind": "generic", "auth": {"type": "basic", "value": "basic-secret-123"}},
+}
+"""One source of each way a push is read: the generic ones take whatever their sender sends (the URL alone
+lets every body through to the reading, and a body with a name and an email through to storage), or check an
+HMAC of it, or HTTP Basic."""
 _PAGE_PREFIXES = ("/console",)
 """Routes that answer people with pages (the console's own sign-in and error pages) rather than problems."""
 _FALLBACK_ID = "x_00000000000000000000000000"
@@ -136,15 +150,10 @@ async def _things_of(client: httpx.AsyncClient, tenant: Tenant, settings: Settin
     """A published form, one source of each kind (with its secrets), and the links of one submission."""
     form = await create_form(client, tenant)
     sources: dict[str, dict[str, Any]] = {}
-    for kind in _KINDS:
-        extra = (
-            {"meta_app_secret": "app-secret-123", "meta_page_access_token": "t" * 12} if kind == "meta_lead_ads" else {}
-        )
-        response = await client.post(
-            "/api/v1/sources", json={"kind": kind, "form_id": form["id"], **extra}, headers=tenant.headers
-        )
+    for name, body in _SOURCES.items():
+        response = await client.post("/api/v1/sources", json={**body, "form_id": form["id"]}, headers=tenant.headers)
         assert response.status_code == 201, response.text
-        sources[kind] = response.json()
+        sources[name] = response.json()
     assert (await client.post(f"/f/{form['slug']}", json=valid())).status_code == 201
     submission = (await client.get("/api/v1/submissions", headers=tenant.headers)).json()["items"][0]
     return {
@@ -186,6 +195,11 @@ def _signed(source: dict[str, Any], body: bytes, headers: dict[str, Any]) -> dic
     if source["kind"] == "meta_lead_ads":
         digest = hmac.new(b"app-secret-123", body, hashlib.sha256).hexdigest()
         return {**headers, "x-hub-signature-256": f"sha256={digest}"}
+    if (source["auth"] or {}).get("type") == "hmac":
+        mac = hmac.new(b"hmac-secret-123", body, hashlib.sha256).digest()
+        return {**headers, "x-signature": base64.b64encode(mac).decode()}
+    if (source["auth"] or {}).get("type") == "basic":
+        return {**headers, "authorization": "Basic " + base64.b64encode(b"leadwire:basic-secret-123").decode()}
     return None
 
 
@@ -280,3 +294,33 @@ def test_any_webhook_timestamp_is_accepted_or_refused_as_unauthorized(timestamp:
 def test_any_google_ads_body_is_read_or_refused_as_a_client_error(body: bytes) -> None:
     with contextlib.suppress(BadRequest, Unauthorized):  # anything else fails the test
         google_ads_lead(_source("google_ads", google_key="k3y-from-google-ads"), body)
+
+
+HOSTILE_QUERIES: dict[str, bytes] = {
+    "bytes that are no charset's": b"name=%ff%fe%00&email=%c3(%80",
+    "too many fields": b"&".join(b"f%d=1" % i for i in range(1_000)),
+    "a long value": b"name=" + b"x" * 6_000 + b"&email=a%40example.com",
+    "brackets and dots": b"a[0].b[=1&%5B%5D=2&..=3&email[]=a%40example.com",
+    "only separators": b"&&&&===&&",
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_QUERIES)
+async def test_hostile_query_strings_on_a_generic_sources_get_are_4xx_never_500(
+    public_client: httpx.AsyncClient, public_settings: Settings, tenant: Tenant, errors_logged: list[str], case: str
+) -> None:
+    things = await _things_of(public_client, tenant, public_settings)
+    answers = {}
+    for name, source in things["sources"].items():
+        if source["kind"] == "generic":
+            answers[name] = await public_client.get(f"/hooks/{source['id']}?{HOSTILE_QUERIES[case].decode('latin-1')}")
+
+    fine = await public_client.get(
+        f"/hooks/{things['sources']['generic']['id']}", params={"name": "Asha Rao", "email": "asha@example.com"}
+    )
+
+    assert fine.status_code == 200, fine.text  # the same route takes a lead that is not hostile
+    for name, answer in answers.items():
+        assert 400 <= answer.status_code < 500, (name, answer.status_code, answer.text[:200])
+        assert answer.headers["content-type"].startswith("application/problem+json"), name
+    assert errors_logged == []

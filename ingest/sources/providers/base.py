@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from ingest.sources.providers.pulling import PullApi
 
-__all__ = ("Auth", "AuthType", "Provider", "source_rules")
+__all__ = ("Auth", "AuthType", "Provider", "each_object", "source_rules")
 
 AuthType = Literal["url", "header", "query", "body", "basic", "hmac", "standard_webhooks", "google_key", "meta"]
 """How a push is authenticated. ``url``: the unguessable URL alone; ``header``/``query``/``body``: a shared key in
@@ -49,8 +49,9 @@ class Auth:
         }
 
 
-def _one(document: Any) -> list[Any]:
-    return [document]
+def each_object(document: Any) -> list[Any]:
+    """A JSON array is one lead per item; anything else is one lead."""
+    return list(document) if isinstance(document, list) else [document]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class Provider:
     auth: Auth | None = None
     """None: the source chooses (``generic``); else the kind's scheme, whose secret Leadwire makes or is given."""
     methods: frozenset[str] = frozenset({"POST"})
-    split: Callable[[Any], list[Any]] = _one
+    split: Callable[[Any], list[Any]] = each_object
     """One request's payload (JSON, or the fields of a form post or query string) as lead documents."""
     pulls: bool = False
     """Whether the provider also offers a pull API (credentials under the source's ``pull``)."""
