@@ -116,9 +116,19 @@ def _document_hook(operation: dict[str, Any]) -> None:
         _add_headers(operation["responses"]["200"], "Idempotent-Replayed")
 
 
+def _document_tryout(operation: dict[str, Any]) -> None:
+    operation["requestBody"] = {
+        "required": True,
+        "description": "A sample, exactly as the source's sender would send it (with ?method=GET: the query string a "
+        "GET would carry, as the body).",
+        "content": {**_SENDERS_PAYLOAD, "text/plain": {"schema": _STRING}},
+    }
+
+
 _READ_BY_HANDLER: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {
     ("/f/{slug}", "post"): _document_submit,
     ("/hooks/{source_id}", "post"): _document_hook,
+    ("/api/v1/sources/{source_id}/try", "post"): _document_tryout,
 }
 """Operations whose handlers read their bodies themselves, in formats Litestar cannot see."""
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from forms.schemas import FieldSpec
     from ingest.parse import RawSubmission, Scalar
 
-__all__ = ("CleanSubmission", "validate_submission")
+__all__ = ("CleanSubmission", "check_submission", "validate_submission")
 
 _DEFAULT_MAX = {"textarea": 10_000, "url": 2_000}
 _TEXT_MAX = 1_000
@@ -151,15 +151,11 @@ def _person_name(fields: dict[str, Any]) -> str | None:
     return " ".join(p for p in parts if p)[:300] or None
 
 
-def validate_submission(raw: RawSubmission, definition: Definition, *, max_value_length: int) -> CleanSubmission:
-    """Check ``raw`` against the form: types, lengths, options, required fields and required consents.
-
-    Emails come out canonical and phones in E.164 (national numbers read in the form's ``default_phone_region``).
-    Unknown fields are an error for JSON clients, who can fix their code, and ignored for browser posts.
-
-    Raises:
-        ValidationFailed: With one entry per failing field.
-    """
+def check_submission(
+    raw: RawSubmission, definition: Definition, *, max_value_length: int
+) -> tuple[dict[str, Any], list[str], list[FieldError]]:
+    """``validate_submission`` without raising: the values that pass (normalised), the purposes granted, and every
+    error. A source's try-out shows all three."""
     errors: list[FieldError] = []
     fields: dict[str, Any] = {}
     region = definition.settings.default_phone_region
@@ -190,13 +186,26 @@ def validate_submission(raw: RawSubmission, definition: Definition, *, max_value
         for c in definition.consents
         if c.required and c.purpose not in granted
     )
+    return fields, [c.purpose for c in definition.consents if c.purpose in granted], errors
+
+
+def validate_submission(raw: RawSubmission, definition: Definition, *, max_value_length: int) -> CleanSubmission:
+    """Check ``raw`` against the form: types, lengths, options, required fields and required consents.
+
+    Emails come out canonical and phones in E.164 (national numbers read in the form's ``default_phone_region``).
+    Unknown fields are an error for JSON clients, who can fix their code, and ignored for browser posts.
+
+    Raises:
+        ValidationFailed: With one entry per failing field.
+    """
+    fields, granted, errors = check_submission(raw, definition, max_value_length=max_value_length)
     if errors:
         raise ValidationFailed(errors)
     email = next((fields.get(s.name) for s in definition.fields if s.type == "email" and fields.get(s.name)), None)
     phone = next((fields.get(s.name) for s in definition.fields if s.type == "phone" and fields.get(s.name)), None)
     return CleanSubmission(
         fields=fields,
-        granted=[c.purpose for c in definition.consents if c.purpose in granted],
+        granted=granted,
         email=email,
         phone=phone,
         name=_person_name(fields),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
@@ -19,7 +19,7 @@ from core.problems import PROBLEM_JSON, problem_response
 from core.settings import Settings
 from ingest.parse import read_body
 from ingest.service import submit_services
-from ingest.sources import activity, fetches, intake, kinds, pull_schedule, push_auth, service
+from ingest.sources import activity, fetches, intake, kinds, pull_schedule, push_auth, service, tryout
 from ingest.sources.kinds import InboundLead
 from ingest.sources.payloads import Received
 from ingest.sources.providers import provider
@@ -37,6 +37,7 @@ from ingest.sources.schemas import (
     SourcePayloadList,
     SourcePullOut,
     SourceUpdate,
+    TryOut,
 )
 from leads.views import source_payload_out
 from workspaces.schemas import Caller
@@ -169,6 +170,12 @@ def _shown_secrets(source: Source) -> dict[str, str]:
     return {name: str(value) for name, value in source.secrets.items() if name != "pull"}
 
 
+async def _sample_as_sent(_: Request[Any, Any, Any]) -> None:
+    """The try-out's ``before_request``: its body is a sender's sample in whatever format the sender uses, read like
+    a push (``pushes.py``), so the admin API's JSON-only check (``core.middleware.refuse_unreadable_body``) is
+    replaced by nothing here."""
+
+
 class SourceController(Controller):
     """Systems that push leads into the workspace's forms."""
 
@@ -287,6 +294,32 @@ class SourceController(Controller):
         source = await service.get_source(db_session, workspace_id=caller.workspace_id, source_id=source_id)
         payloads = await activity.recent_payloads(db_session, source.id)
         return SourcePayloadList(items=[source_payload_out(p) for p in payloads])
+
+    @post(
+        "/{source_id:str}/try",
+        status_code=200,
+        summary="Try a sample payload, sent exactly as the sender sends it (JSON, urlencoded or multipart; with "
+        "?method=GET the body is the query string a GET would carry): each lead's id, mapped values, values as "
+        "stored, and every problem. Nothing is stored",
+        before_request=_sample_as_sent,
+    )
+    async def try_sample(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        caller: NamedDependency[Caller],
+        app_settings: NamedDependency[Settings],
+        source_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        method: FromQuery[Literal["GET", "POST"]] = "POST",
+    ) -> TryOut:
+        return await tryout.try_sample(
+            db_session,
+            workspace_id=caller.workspace_id,
+            source_id=source_id,
+            request=request,
+            settings=app_settings,
+            method=method,
+        )
 
     @delete("/{source_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Stop taking leads from a source")
     async def remove(

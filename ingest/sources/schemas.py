@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -27,6 +27,8 @@ __all__ = (
     "SourcePayloadList",
     "SourcePullOut",
     "SourceUpdate",
+    "TriedLead",
+    "TryOut",
 )
 
 SourceKind = Literal[
@@ -262,3 +264,21 @@ class PushAnswer(msgspec.Struct):
 
     received: int
     leads: list[PushedLead]
+
+
+class TriedLead(msgspec.Struct):
+    """One lead of a sample, as the source's rules and the form would take it."""
+
+    lead_id: str | None
+    """The sender's id of the lead (the rules' ``id_field``): a repeat of it is not a second lead."""
+    mapped: dict[str, list[Any]]
+    """Form field to the values the rules read, as sent (phones in E.164 when the rules give a region)."""
+    values: dict[str, Any]
+    """The values as they would be stored: checked and normalised (those that pass)."""
+    consents: list[str]
+    problems: list[FieldError]
+    """Every mapping problem and validation error."""
+
+
+class TryOut(msgspec.Struct):
+    leads: list[TriedLead]

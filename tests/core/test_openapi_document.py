@@ -33,6 +33,9 @@ async def test_the_public_submit_endpoints_document_their_bodies(client: Client)
         hook["requestBody"]["content"]
     )
     assert {"200", "207", "401", "403", "405"} <= set(hook["responses"])
+    tryout = paths["/api/v1/sources/{source_id}/try"]["post"]
+    assert "application/x-www-form-urlencoded" in tryout["requestBody"]["content"]
+    assert "method" in {p["name"] for p in tryout["parameters"]}
 
 
 async def test_idempotency_key_is_a_documented_parameter(client: Client) -> None:
