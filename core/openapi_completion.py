@@ -121,7 +121,7 @@ def _document_tryout(operation: dict[str, Any]) -> None:
         "required": True,
         "description": "A sample, exactly as the source's sender would send it (with ?method=GET: the query string a "
         "GET would carry, as the body).",
-        "content": {**_SENDERS_PAYLOAD, "text/plain": {"schema": _STRING}},
+        "content": _SENDERS_PAYLOAD,
     }
 
 
