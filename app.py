@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
@@ -24,10 +25,10 @@ from core.dependencies import provide_db_session
 from core.health import healthz, readyz
 from core.logs import request_id_middleware
 from core.metrics import Metrics
-from core.middleware import limit_body_read_time, refuse_nul_in_url, refuse_unreadable_body
+from core.middleware import limit_body_read_time, refuse_nul_in_url, refuse_unreadable_body, remember_client
 from core.problem_pages import problem_page
 from core.problems import document_problems, exception_handlers
-from core.ratelimit import SubmitLimiter
+from core.ratelimit import SignInLimiter, SubmitLimiter
 from core.settings import Settings, load_settings
 from delivery.routes import DeliveryController, EndpointController, metrics
 from delivery.schemas import TEST_EVENT
@@ -49,7 +50,8 @@ from leads.routes import LeadController, SubmissionController
 from privacy.retention import PurgeScheduler
 from privacy.routes import PrivacyController
 from workspaces.auth import provide_caller, require_api_key
-from workspaces.routes import WorkspaceController
+from workspaces.passwords import dummy_hash
+from workspaces.routes import MemberController, WorkspaceController
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
@@ -76,6 +78,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stack.push_async_callback(db.dispose)
             limiter = app.state.submit_limiter = SubmitLimiter(settings, registry)
             stack.push_async_callback(limiter.close)
+            sign_in_limiter = app.state.sign_in_limiter = SignInLimiter(settings, registry)
+            stack.push_async_callback(sign_in_limiter.close)
+            await asyncio.to_thread(dummy_hash)  # made once, so the first unknown account's answer is not slower
             in_flight = InFlight(settings)
             stack.push_async_callback(in_flight.close)
             writer = SubmissionWriter(db, metrics=registry)
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "/api/v1",
         route_handlers=[
             WorkspaceController,
+            MemberController,
             FormController,
             EmbedController,
             NoticeController,
@@ -151,7 +157,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"db_session": Provide(provide_db_session), "app_settings": Provide(provide_settings)},
         exception_handlers=exception_handlers(),
         compression_config=compression_config(),
-        middleware=[request_id_middleware, refuse_nul_in_url, limit_body_read_time(settings.body_timeout_seconds)],
+        middleware=[
+            request_id_middleware,
+            refuse_nul_in_url,
+            remember_client(settings.trusted_proxy_networks),
+            limit_body_read_time(settings.body_timeout_seconds),
+        ],
         logging_config=None,  # the process's logging is configured once, by configure_logging (cli.py)
         # Handlers import these only for type checking; Litestar resolves signatures with them at start-up.
         signature_types=[AsyncSession, Caller, Settings, Request],

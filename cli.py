@@ -1,4 +1,4 @@
-"""The ``leadwire`` command: serve, worker, migrate, purge, workspace, demo, and the encryption keys."""
+"""The ``leadwire`` command: serve, worker, migrate, purge, workspace, member, demo, and the encryption keys."""
 
 from __future__ import annotations
 
@@ -231,15 +231,93 @@ def _cmd_workspace_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_workspace_key(settings: Settings, args: argparse.Namespace) -> int:
-    from workspaces import service
+    from workspaces import keys, service
 
     async def work(session: AsyncSession) -> str:
         await service.get_workspace(session, args.workspace_id)
-        _, key = await service.create_api_key(session, workspace_id=args.workspace_id, name=args.name, actor="cli")
+        _, key = await keys.create_api_key(session, workspace_id=args.workspace_id, name=args.name, actor="cli")
         return key
 
     key = _with_session(settings, work, write=True)
     _print({"workspace_id": args.workspace_id, "api_key": key}, as_json=args.json, lines=[f"API key: {key}"])
+    return 0
+
+
+def _cmd_member_create(settings: Settings, args: argparse.Namespace) -> int:
+    from workspaces import members, passwords, service
+
+    password = passwords.one_time_password()
+    hashed = passwords.hash_password(password)  # before the transaction: it takes a tenth of a second
+
+    async def work(session: AsyncSession) -> tuple[str, str, bool]:
+        await service.get_workspace(session, args.workspace)
+        found, created = await members.add_member(
+            session,
+            workspace_id=args.workspace,
+            email=args.email,
+            role=args.role,
+            password_hash=hashed,
+            by=None,
+            name=args.name,
+        )
+        return found.member.id, found.member.email, created
+
+    member_id, email, created = _with_session(settings, work, write=True)
+    lines = [f"member:   {member_id} ({email}), {args.role} in {args.workspace}"]
+    if created:
+        lines += [f"password: {password}", "(a one-time password, shown only now: change it after signing in)"]
+    else:
+        lines.append("(the account existed already: it signs in with its own password)")
+    payload = {"member_id": member_id, "email": email, "role": args.role, "workspace_id": args.workspace}
+    _print({**payload, "password": password if created else None}, as_json=args.json, lines=lines)
+    return 0
+
+
+def _find_member_id(session: AsyncSession, email: str) -> Awaitable[str]:
+    from core.errors import NotFound
+    from workspaces import members
+
+    async def find() -> str:
+        member = await members.find_member(session, email)
+        if member is None:
+            raise NotFound(f"no member has the address {email}")
+        return member.id
+
+    return find()
+
+
+def _cmd_member_reset_password(settings: Settings, args: argparse.Namespace) -> int:
+    from workspaces import members, passwords
+
+    password = passwords.one_time_password()
+    hashed = passwords.hash_password(password)
+
+    async def work(session: AsyncSession) -> int:
+        member_id = await _find_member_id(session, args.email)
+        return await members.set_password(session, member_id=member_id, password_hash=hashed, actor="cli")
+
+    ended = _with_session(settings, work, write=True)
+    _print(
+        {"email": args.email, "password": password, "sessions_ended": ended},
+        as_json=args.json,
+        lines=[
+            f"password: {password}",
+            f"(a one-time password, shown only now; {ended} open session(s) of {args.email} ended)",
+        ],
+    )
+    return 0
+
+
+def _cmd_member_disable_mfa(settings: Settings, args: argparse.Namespace) -> int:
+    from workspaces import members
+
+    async def work(session: AsyncSession) -> bool:
+        member_id = await _find_member_id(session, args.email)
+        return await members.clear_mfa(session, member_id=member_id, actor="cli")
+
+    had = _with_session(settings, work, write=True)
+    said = "second factors removed" if had else "had no second factor; nothing to remove"
+    _print({"email": args.email, "had_mfa": had}, as_json=args.json, lines=[f"{args.email}: {said}"])
     return 0
 
 
@@ -276,7 +354,7 @@ def _print_existing_workspaces(settings: Settings) -> None:
         return [(w.id, w.name) for w in await service.list_workspaces(session)]
 
     base = settings.public_base_url.rstrip("/")
-    print("demo: the database already has a workspace; nothing created (keys are shown only once).")
+    print("demo: the database already has a workspace; nothing created (keys and passwords are shown only once).")
     workspaces = _with_session(settings, work, write=False)
     for workspace_id, name in workspaces[:_WORKSPACES_SHOWN]:
         print(f"  workspace:  {workspace_id}  ({name})")
@@ -284,26 +362,38 @@ def _print_existing_workspaces(settings: Settings) -> None:
     if len(workspaces) > _WORKSPACES_SHOWN:
         print(f"  and {len(workspaces) - _WORKSPACES_SHOWN} more: {_program()} workspace list")
     print(f"  console:    {base}/console")
+    print(f"  lost the password?  {_program()} member reset-password --email EMAIL")
 
 
 def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from forms import demo
+    from workspaces import passwords
 
-    result = _with_session(settings, lambda session: demo.create_demo(session, if_empty=args.if_empty), write=True)
+    password = passwords.one_time_password()
+    hashed = passwords.hash_password(password)  # before the transaction: it takes a tenth of a second
+
+    def create(session: AsyncSession) -> Awaitable[dict[str, str] | None]:
+        return demo.create_demo(session, if_empty=args.if_empty, owner_password_hash=hashed)
+
+    result = _with_session(settings, create, write=True)
     if result is None:
         _print_existing_workspaces(settings)
         return 0
     base = settings.public_base_url.rstrip("/")
+    new_owner = result.pop("new_owner") == "yes"
+    shown = password if new_owner else "(the account's own; unchanged)"
     _print(
-        {**result, "public_url": f"{base}/f/{result['form_slug']}"},
+        {**result, "owner_password": password if new_owner else None, "public_url": f"{base}/f/{result['form_slug']}"},
         as_json=args.json,
         lines=[
             "Demo workspace created.",
             f"  workspace:  {result['workspace_id']}",
-            f"  API key:    {result['api_key']}   (shown only now)",
+            f"  console:    {base}/console",
+            f"  owner:      {result['owner_email']}",
+            f"  password:   {shown}   (one-time: shown only now; change it under Your account)",
+            f"  API key:    {result['api_key']}   (shown only now; for the API, not the console)",
             f"  form:       {result['form_id']}  slug {result['form_slug']}",
             f"  public URL: {base}/f/{result['form_slug']}",
-            f"  console:    {base}/console   (sign in with the API key)",
             f"  new key:    {_program()} workspace key {result['workspace_id']}",
             f"  try:        curl -H 'Authorization: Bearer {result['api_key']}' {base}/api/v1/forms",
         ],
@@ -361,7 +451,29 @@ def _parser() -> argparse.ArgumentParser:
     key.add_argument("--name", default="cli key")
     key.add_argument("--json", action="store_true")
     key.set_defaults(handler=_cmd_workspace_key)
+    _add_member_commands(commands)
     return parser
+
+
+def _add_member_commands(commands: Any) -> None:
+    member = commands.add_parser("member", help="manage the people who sign in to the console").add_subparsers(
+        dest="action", required=True
+    )
+    made = member.add_parser("create", help="add a person to a workspace with a role; prints a one-time password")
+    made.add_argument("--workspace", required=True, help="the workspace id (leadwire workspace list)")
+    made.add_argument("--email", required=True)
+    made.add_argument("--role", required=True, choices=["owner", "admin", "editor", "viewer"])
+    made.add_argument("--name", help="a new account's name (by default the part of the address before the @)")
+    made.add_argument("--json", action="store_true")
+    made.set_defaults(handler=_cmd_member_create)
+    reset = member.add_parser("reset-password", help="give a member a new one-time password; ends their sessions")
+    reset.add_argument("--email", required=True)
+    reset.add_argument("--json", action="store_true")
+    reset.set_defaults(handler=_cmd_member_reset_password)
+    mfa = member.add_parser("disable-mfa", help="remove a locked-out member's second factors")
+    mfa.add_argument("--email", required=True)
+    mfa.add_argument("--json", action="store_true")
+    mfa.set_defaults(handler=_cmd_member_disable_mfa)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

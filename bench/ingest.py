@@ -551,6 +551,7 @@ def _prepare_database(database_url: str, *, leads: int = 0, history: bool = Fals
     from core.database import Database
     from forms.demo import create_demo
     from migrations import upgrade
+    from workspaces.passwords import hash_password, one_time_password
 
     upgrade(database_url)
 
@@ -558,7 +559,8 @@ def _prepare_database(database_url: str, *, leads: int = 0, history: bool = Fals
         db = Database(_settings_for(database_url))
         try:
             async with db.session(write=True) as session:
-                demo = await create_demo(session, if_empty=False)
+                owner = hash_password(one_time_password())
+                demo = await create_demo(session, if_empty=False, owner_password_hash=owner)
             assert demo is not None
             started = time.perf_counter()
             if leads:

@@ -21,7 +21,11 @@ class NoticeController(Controller):
 
     tags = ["consent"]  # noqa: RUF012
 
-    @get("/forms/{form_id:str}/consent-notices", summary="Every version of a form's consent texts")
+    @get(
+        "/forms/{form_id:str}/consent-notices",
+        summary="Every version of a form's consent texts",
+        opt={"permission": "forms:read"},
+    )
     async def list_notices(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], form_id: FromPath[str]
     ) -> NoticeList:
@@ -48,7 +52,7 @@ class LeadConsentController(Controller):
     path = "/leads"
     tags = ["leads"]  # noqa: RUF012
 
-    @get("/{lead_id:str}", summary="A lead with its submissions and consent history")
+    @get("/{lead_id:str}", summary="A lead with its submissions and consent history", opt={"permission": "leads:read"})
     async def get_lead(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], lead_id: FromPath[str]
     ) -> LeadDetail:
@@ -62,7 +66,12 @@ class LeadConsentController(Controller):
             consent_state=consent_state_out(submissions, [e for e, _ in events]),
         )
 
-    @post("/{lead_id:str}/consents/withdraw", status_code=200, summary="Withdraw consents the person asked the CRM to")
+    @post(
+        "/{lead_id:str}/consents/withdraw",
+        status_code=200,
+        summary="Withdraw consents the person asked the CRM to",
+        opt={"permission": "leads:write"},
+    )
     async def withdraw(
         self,
         db_session: NamedDependency[AsyncSession],

@@ -20,7 +20,7 @@ from leads import service as leads
 __all__ = ("dashboard",)
 
 
-@get("/")
+@get("/", opt={"permission": "leads:read"})
 async def dashboard(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser]
 ) -> Template:

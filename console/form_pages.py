@@ -43,7 +43,7 @@ async def _spam_since(session: AsyncSession, user: ConsoleUser) -> list[tuple[st
     return await leads.spam_reasons(session, workspace_id=user.workspace_id, since=since)
 
 
-@get("/forms")
+@get("/forms", opt={"permission": "forms:read"})
 async def forms_list(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser]
 ) -> Template:
@@ -53,7 +53,7 @@ async def forms_list(
     return page(request, "forms", user, forms=await forms_of(db_session, user), spam=spam)
 
 
-@post("/forms", status_code=303)
+@post("/forms", status_code=303, opt={"permission": "forms:write"})
 async def form_create(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser]
 ) -> Response[Any]:
@@ -97,7 +97,7 @@ def _editor(
     )
 
 
-@get("/forms/{form_id:str}")
+@get("/forms/{form_id:str}", opt={"permission": "forms:read"})
 async def form_edit(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -110,7 +110,7 @@ async def form_edit(
     return _editor(request, user, form, app_settings, spam=spam)
 
 
-@post("/forms/{form_id:str}", status_code=303)
+@post("/forms/{form_id:str}", status_code=303, opt={"permission": "forms:write"})
 async def form_save(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -150,7 +150,7 @@ async def form_save(
     return Redirect(f"/console/forms/{form.id}?done=saved", status_code=303)
 
 
-@post("/forms/{form_id:str}/status", status_code=303)
+@post("/forms/{form_id:str}/status", status_code=303, opt={"permission": "forms:write"})
 async def form_status(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -187,7 +187,7 @@ def _preview(form: Form, name: str, definition: Any) -> Template:
     return Template(template_name="form.html", context=context, headers=headers)
 
 
-@get("/forms/{form_id:str}/preview")
+@get("/forms/{form_id:str}/preview", opt={"permission": "forms:read"})
 async def form_preview(
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
@@ -197,7 +197,7 @@ async def form_preview(
     return _preview(form, form.name, forms.definition_of(form))
 
 
-@post("/forms/{form_id:str}/preview", status_code=200)
+@post("/forms/{form_id:str}/preview", status_code=200, opt={"permission": "forms:write"})
 async def form_preview_unsaved(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],

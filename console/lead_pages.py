@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ("lead_erase", "lead_export", "lead_page", "lead_withdraw", "leads_list")
 
 
-@get("/leads")
+@get("/leads", opt={"permission": "leads:read"})
 async def leads_list(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -66,7 +66,7 @@ async def leads_list(
     )
 
 
-@get("/leads/{lead_id:str}")
+@get("/leads/{lead_id:str}", opt={"permission": "leads:read"})
 async def lead_page(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -87,7 +87,7 @@ async def lead_page(
     )
 
 
-@post("/leads/{lead_id:str}/withdraw", status_code=303)
+@post("/leads/{lead_id:str}/withdraw", status_code=303, opt={"permission": "leads:write"})
 async def lead_withdraw(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -106,7 +106,7 @@ def _person(lead: Any) -> dict[str, str | None]:
     return {"email": lead.email, "phone": None} if lead.email else {"email": None, "phone": lead.phone}
 
 
-@get("/leads/{lead_id:str}/export")
+@get("/leads/{lead_id:str}/export", opt={"permission": "privacy:export"})
 async def lead_export(
     db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser], lead_id: FromPath[str]
 ) -> Response[bytes]:
@@ -120,7 +120,7 @@ async def lead_export(
     return Response(pretty, media_type=MediaType.JSON, headers=headers)
 
 
-@post("/leads/{lead_id:str}/erase", status_code=303)
+@post("/leads/{lead_id:str}/erase", status_code=303, opt={"permission": "privacy:erase"})
 async def lead_erase(
     request: Request[Any, Any, Any], app_settings: NamedDependency[Settings], lead_id: FromPath[str]
 ) -> Response[Any]:

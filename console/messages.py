@@ -14,6 +14,10 @@ __all__ = ("SPAM_REASONS", "editor_errors")
 
 _LABELS = {
     "name": "Name",
+    "password": "New password",
+    "email": "Email address",
+    "role": "Role",
+    "kind": "Whose",
     "settings.allowed_origins": "Allowed origins",
     "settings.redirect_url": "Redirect after submitting",
     "settings.success_message": "Success message",

@@ -1,7 +1,9 @@
 """What every console page shares: the signed-in user, the page's template and headers, notices, and small readers.
 
-Every page but sign-in needs a session (``console.session``); every POST needs its CSRF token. A new secret (a signing
-secret, an API key) is shown on one page, once, after a redirect (``reveal_after_redirect``, ``page_revealing``).
+Every page declares the permission it needs (``opt={"permission": ...}``, ``workspaces.roles``; ``public`` for
+signing in): the guard checks it against the member's role before anything else runs. Every page but sign-in needs
+a session (``console.session``); every POST needs its CSRF token. A new secret (a signing secret, an API key) is
+shown on one page, once, after a redirect (``reveal_after_redirect``, ``page_revealing``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession  # noqa: TC002
 from console.charts import Series
 from console.session import ConsoleUser, check_post, load_user
 from core.dependencies import SAFE_METHODS
+from core.errors import Forbidden
 from core.settings import Settings  # noqa: TC001  # as above
 from forms import service as forms
 from workspaces import sessions as console_sessions
+from workspaces.auth import required_permission
 
 if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+    from litestar.handlers import BaseRouteHandler
+
     from core.database import Database
     from forms.models import Form
     from workspaces.sessions import Revealed
@@ -36,6 +43,7 @@ __all__ = (
     "page",
     "page_revealing",
     "provide_user",
+    "require_permission",
     "reveal_after_redirect",
     "utc_day",
 )
@@ -63,10 +71,17 @@ _NOTICES = {
     "enabled": "The endpoint is enabled.",
     "disabled": "The endpoint is disabled: nothing is sent to it until you enable it again.",
     "signed_out": "You have signed out.",
-    "signed_out_everywhere": "Every console session of the workspace has ended, this one included. Sign in again.",
+    "signed_out_everywhere": "Every one of your console sessions has ended, this one included. Sign in again.",
     "key_shown": "An API key is shown only once, and this one was. If it was not copied, revoke it and make another.",
-    "key_revoked": "The key is revoked: it no longer opens the API or the console.",
-    "own_key_revoked": "The key you signed in with is revoked, so this session has ended. Sign in with another key.",
+    "key_revoked": "The key is revoked: it no longer opens the API.",
+    "password_changed": "Your password is changed, and your other sessions have ended.",
+    "session_ended": "That session has ended.",
+    "switched": "You are now working in this workspace.",
+    "member_added": "The member is added.",
+    "member_shown": "A one-time password is shown only once, and this one was. Reset it from the command line if it "
+    "was not copied.",
+    "role_changed": "The role is changed: it applies from their next request.",
+    "member_removed": "The member is removed: their sessions here ended and their keys here are revoked.",
     "secret_shown": "A signing secret is shown only once, and this one was. If it was not copied, rotate it to "
     "make a new one.",
 }
@@ -85,11 +100,34 @@ OUTCOMES = [
 """A delivery's outcomes, in the dashboard's chart and the deliveries list's filter alike."""
 
 
+PUBLIC = "public"
+"""The permission of the pages anyone may open: signing in, and the console's script."""
+_USER = "console_user"
+
+
+async def require_permission(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard of every console page: a signed-in member whose role holds the page's permission.
+
+    Raises:
+        SignInRequired: No open session.
+        Forbidden: The member's role does not allow the page (or the page declares no permission).
+    """
+    if handler.opt.get("permission") == PUBLIC:
+        return
+    permission = required_permission(handler)
+    db: Database = connection.app.state.db
+    async with db.session(write=False) as session:
+        user = await load_user(connection, session, connection.app.state.settings)
+    if not user.can(permission):
+        raise Forbidden(f"your role in {user.workspace_name} ({user.role}) does not allow this")
+    connection.state[_USER] = user
+
+
 async def provide_user(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], app_settings: NamedDependency[Settings]
 ) -> ConsoleUser:
-    """The signed-in user; a POST must also carry the session's CSRF token from our own origin."""
-    user = await load_user(request, db_session, app_settings)
+    """The signed-in user the guard found; a POST must also carry the session's CSRF token from our own origin."""
+    user: ConsoleUser = request.state[_USER]
     if request.method == "POST":
         await check_post(request, user, app_settings)
     if user.seen_long_ago:
@@ -103,7 +141,12 @@ async def provide_user(
 
 
 def page(
-    request: Request[Any, Any, Any], name: str, user: ConsoleUser | None, status_code: int = 200, **context: Any
+    request: Request[Any, Any, Any],
+    name: str,
+    user: ConsoleUser | None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
 ) -> Template:
     """The template ``console/{name}.html`` with the user, their CSRF token and the notice that ``?done=`` names."""
     notice = _NOTICES.get(request.query_params.get("done", ""))
@@ -116,7 +159,7 @@ def page(
             "path": request.url.path,
             **context,
         },
-        headers=HEADERS,
+        headers={**HEADERS, **headers} if headers else HEADERS,
         status_code=status_code,
     )
 

@@ -1,8 +1,9 @@
 """The console's router: every page group's handlers under ``/console``, its script, and its error pages.
 
 Each page group has a module of its own (``signing_in``, ``dashboard``, ``form_pages``, ``lead_pages``,
-``webhook_pages``, ``settings_pages``) over ``console.pages``, which they share. Every page but sign-in needs a session
-(``console.session``); every POST needs its CSRF token.
+``webhook_pages``, ``settings_pages``, ``account_pages``, ``member_pages``) over ``console.pages``, which they share.
+Every page declares its permission, checked by ``console.pages.require_permission`` against the member's role; every
+page but sign-in needs a session (``console.session``); every POST needs its CSRF token.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from litestar import Request, Response, Router, get
 from litestar.di import Provide
 from litestar.response import Redirect, Template
 
+from console.account_pages import account_page, password_change, session_end, workspace_switch
 from console.dashboard import dashboard
 from console.form_pages import (
     form_create,
@@ -26,9 +28,10 @@ from console.form_pages import (
     forms_list,
 )
 from console.lead_pages import lead_erase, lead_export, lead_page, lead_withdraw, leads_list
-from console.pages import page, provide_user
+from console.member_pages import member_add, member_new, member_remove, member_role, members_page
+from console.pages import PUBLIC, page, provide_user, require_permission
 from console.session import CsrfFailed, SignInRequired, clear_cookie
-from console.settings_pages import key_create, key_new, key_revoke, settings_page
+from console.settings_pages import audit_export, key_create, key_new, key_revoke, settings_page
 from console.signing_in import sign_in, sign_in_page, sign_out, sign_out_everywhere
 from console.webhook_pages import (
     deliveries_list,
@@ -43,7 +46,7 @@ from console.webhook_pages import (
     endpoint_test,
     webhooks,
 )
-from core.errors import NotFound
+from core.errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -56,7 +59,7 @@ CONSOLE_TEMPLATES = Path(__file__).parent / "templates"
 _SCRIPT = (STATIC / "console.js").read_bytes()
 
 
-@get("/static/console.js", media_type="text/javascript")
+@get("/static/console.js", media_type="text/javascript", opt={"permission": PUBLIC})
 async def console_script() -> Response[bytes]:
     return Response(_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"})
 
@@ -75,6 +78,11 @@ def _message_page(request: Request[Any, Any, Any], status: int, heading: str, me
 
 def _forbidden(request: Request[Any, Any, Any], exc: CsrfFailed) -> Template:
     return _message_page(request, 403, "That did not work", str(exc.detail))
+
+
+def _not_allowed(request: Request[Any, Any, Any], exc: Forbidden) -> Template:
+    message = f"{exc.detail}. An owner or admin of the workspace can give you another role."
+    return _message_page(request, 403, "Your role does not allow this", message)
 
 
 def _not_found(request: Request[Any, Any, Any], exc: NotFound) -> Template:
@@ -117,9 +125,25 @@ console_router = Router(
         key_create,
         key_new,
         key_revoke,
+        audit_export,
+        account_page,
+        password_change,
+        session_end,
+        workspace_switch,
+        members_page,
+        member_add,
+        member_new,
+        member_role,
+        member_remove,
         console_script,
     ],
+    guards=[require_permission],
     dependencies={"user": Provide(provide_user)},
-    exception_handlers={SignInRequired: _to_sign_in, CsrfFailed: _forbidden, NotFound: _not_found},
+    exception_handlers={
+        SignInRequired: _to_sign_in,
+        CsrfFailed: _forbidden,
+        Forbidden: _not_allowed,
+        NotFound: _not_found,
+    },
     include_in_schema=False,
 )

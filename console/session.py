@@ -1,10 +1,11 @@
 """Console sessions: an HttpOnly, SameSite=Strict cookie carrying the signed token of a session kept on the server.
 
-The session's row (``workspaces.sessions``) names the API key that signed in; the cookie holds neither the key nor
-anything else worth reading. Every request checks that the session is still open and its key still live, so signing
-out, signing out everywhere or revoking the key ends it at once; it also ends ``LEADWIRE_CONSOLE_SESSION_SECONDS``
-after sign-in. Every POST carries the session's CSRF token in a hidden field and, when the browser sends one, an
-``Origin`` of our own.
+The session's row (``workspaces.sessions``) names the member who signed in and the workspace they are working in; the
+cookie holds nothing worth reading. Every request checks that the session is still open, its member still in the
+workspace and not disabled, and reads their role there now, so signing out, ending the session from elsewhere,
+removal or a new role take effect at once; it also ends after ``LEADWIRE_CONSOLE_IDLE_SECONDS`` without a request
+and ``LEADWIRE_CONSOLE_SESSION_SECONDS`` after sign-in. Every POST carries the session's CSRF token in a hidden field
+and, when the browser sends one, an ``Origin`` of our own.
 
 A new secret (a signing secret, an API key) crosses one redirect (post, redirect, get) encrypted in the session's
 row, and the page that shows it takes it out in the same transaction, so that a reload or a replay shows nothing.
@@ -24,10 +25,12 @@ from litestar.datastructures import Cookie
 from core.database import utcnow
 from core.errors import LeadwireError
 from workspaces import sessions
+from workspaces.roles import ROLES, Role, role_allows
 from workspaces.schemas import Caller
 
 if TYPE_CHECKING:
     from litestar import Request
+    from litestar.connection import ASGIConnection
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from core.settings import Settings
@@ -51,8 +54,8 @@ _TOUCH_AFTER = timedelta(seconds=60)  # ``last_seen_at`` is written at most this
 
 
 class SignInRequired(LeadwireError):
-    """No session, or one that has ended (signed out, expired, its key revoked): the console sends the browser to
-    sign in."""
+    """No session, or one that has ended (signed out, expired, idle too long, its member removed): the console sends
+    the browser to sign in."""
 
     status_code = 401
     title = "Sign in"
@@ -70,14 +73,21 @@ class ConsoleUser:
     session_id: str
     workspace_id: str
     workspace_name: str
-    api_key_id: str
+    member_id: str
+    member_name: str
+    email: str
+    role: str
     csrf: str
     last_seen_at: datetime
 
     @property
     def caller(self) -> Caller:
-        """The same caller the admin API would see for this key: services and the audit log take it."""
-        return Caller(workspace_id=self.workspace_id, api_key_id=self.api_key_id)
+        """The member as services and the audit log take them: their role in this workspace, now."""
+        return Caller(workspace_id=self.workspace_id, role=_role(self.role), member_id=self.member_id)
+
+    def can(self, permission: str) -> bool:
+        """Whether the member's role allows ``permission`` (pages show only what it does)."""
+        return role_allows(self.role, permission)
 
     @property
     def seen_long_ago(self) -> bool:
@@ -86,7 +96,21 @@ class ConsoleUser:
 
     @classmethod
     def of(cls, live: sessions.LiveSession) -> ConsoleUser:
-        return cls(live.id, live.workspace_id, live.workspace_name, live.api_key_id, live.csrf, live.last_seen_at)
+        return cls(
+            live.id,
+            live.workspace_id,
+            live.workspace_name,
+            live.member_id,
+            live.member_name,
+            live.email,
+            live.role,
+            live.csrf,
+            live.last_seen_at,
+        )
+
+
+def _role(stored: str) -> Role:
+    return next((role for role in ROLES if role == stored), "viewer")
 
 
 def _signer(settings: Settings) -> Signer:
@@ -116,7 +140,9 @@ def _cookie(settings: Settings, value: str, *, max_age: int) -> Cookie:
     )
 
 
-async def load_user(request: Request[Any, Any, Any], session: AsyncSession, settings: Settings) -> ConsoleUser:
+async def load_user(
+    request: ASGIConnection[Any, Any, Any, Any], session: AsyncSession, settings: Settings
+) -> ConsoleUser:
     """The signed-in user of this request.
 
     Raises:
@@ -124,12 +150,12 @@ async def load_user(request: Request[Any, Any, Any], session: AsyncSession, sett
     """
     raw = request.cookies.get(COOKIE)
     if not raw:
-        raise SignInRequired("sign in with an API key")
+        raise SignInRequired("sign in with your email and password")
     try:
         token = _signer(settings).unsign(raw).decode("ascii")
     except (BadSignature, UnicodeError) as exc:
-        raise SignInRequired("sign in with an API key") from exc
-    live = await sessions.find_session(session, token)
+        raise SignInRequired("sign in with your email and password") from exc
+    live = await sessions.find_session(session, token, idle_seconds=settings.console_idle_seconds)
     if live is None:
         raise SignInRequired("your session has ended; sign in again")
     return ConsoleUser.of(live)

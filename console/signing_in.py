@@ -1,4 +1,4 @@
-"""Signing in with an API key and signing out, here or in every browser at once."""
+"""Signing in with email and password, and signing out, here or in every browser at once."""
 
 from __future__ import annotations
 
@@ -9,40 +9,59 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from console.pages import page
+from console.pages import PUBLIC, page
 from console.session import ConsoleUser, clear_cookie, same_origin, session_cookie, wrong_address
+from core.client_ip import REQUEST_CLIENT
+from core.errors import RateLimited
 from core.settings import Settings
-from workspaces import service as workspaces
 from workspaces import sessions as console_sessions
+from workspaces.sign_in import sign_in as open_member_session
 
 __all__ = ("sign_in", "sign_in_page", "sign_out", "sign_out_everywhere")
 
+_LONGEST_PASSWORD = 1_024  # characters read at all; a longer one cannot be right (passwords.MAX_LENGTH is 128)
+WRONG = "That email and password do not match an account that can sign in here."
+"""The one answer to every failed sign-in: unknown address, wrong password, disabled account alike."""
 
-@get("/sign-in", name="console:sign-in")
+
+@get("/sign-in", name="console:sign-in", opt={"permission": PUBLIC})
 async def sign_in_page(request: Request[Any, Any, Any]) -> Template:
     settings: Settings = request.app.state.settings
-    return page(request, "sign_in", None, error=wrong_address(request, settings), next=_next(request))
+    return page(request, "sign_in", None, error=wrong_address(request, settings), next=_next(request), email="")
 
 
-@post("/sign-in", status_code=303)
-async def sign_in(
-    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], app_settings: NamedDependency[Settings]
-) -> Response[Any]:
+@post("/sign-in", status_code=303, opt={"permission": PUBLIC})
+async def sign_in(request: Request[Any, Any, Any], app_settings: NamedDependency[Settings]) -> Response[Any]:
     form = await request.form()
-    key = str(form.get("api_key") or "").strip()
+    email = str(form.get("email") or "").strip()
+    password = str(form.get("password") or "")
     wanted = _next(request)
+    shown = email[:254] if email.isprintable() else ""
+
+    def again(status: int, error: str, headers: dict[str, str] | None = None) -> Template:
+        return page(
+            request, "sign_in", None, status_code=status, headers=headers, error=error, next=wanted, email=shown
+        )
+
     if not same_origin(request, app_settings):
-        error = wrong_address(request, app_settings) or "Sign in from this page."
-        return page(request, "sign_in", None, status_code=403, error=error, next=wanted)
-    caller = await workspaces.authenticate(db_session, key) if key and "\x00" not in key else None
-    if caller is None:
-        return page(request, "sign_in", None, status_code=401, error="That key is not a live API key.", next=wanted)
-    token, _ = await console_sessions.open_session(
-        db_session,
-        caller=caller,
-        lifetime_seconds=app_settings.console_session_seconds,
-        user_agent=request.headers.get("user-agent"),
-    )
+        return again(403, wrong_address(request, app_settings) or "Sign in from this page.")
+    if not email or not password or "\x00" in email + password or len(password) > _LONGEST_PASSWORD:
+        return again(401, WRONG)
+    try:
+        token = await open_member_session(
+            request.app.state.db,
+            request.app.state.sign_in_limiter,
+            email=email,
+            password=password,
+            client=REQUEST_CLIENT.get() or "unknown",
+            user_agent=request.headers.get("user-agent"),
+            lifetime_seconds=app_settings.console_session_seconds,
+        )
+    except RateLimited as exc:
+        wait = f"Too many attempts to sign in. Wait {exc.retry_after} seconds, then try again."
+        return again(429, wait, {"Retry-After": str(exc.retry_after)})
+    if token is None:
+        return again(401, WRONG)
     return Redirect(wanted or "/console", status_code=303, cookies=[session_cookie(app_settings, token)])
 
 
@@ -54,7 +73,7 @@ def _next(request: Request[Any, Any, Any]) -> str | None:
     return None
 
 
-@post("/sign-out", status_code=303)
+@post("/sign-out", status_code=303, opt={"permission": "account"})
 async def sign_out(
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
@@ -64,14 +83,16 @@ async def sign_out(
     return Redirect("/console/sign-in?done=signed_out", status_code=303, cookies=[clear_cookie(app_settings)])
 
 
-@post("/sign-out-everywhere", status_code=303)
+@post("/sign-out-everywhere", status_code=303, opt={"permission": "account"})
 async def sign_out_everywhere(
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
     app_settings: NamedDependency[Settings],
 ) -> Redirect:
-    """Every session of the workspace ends, in every browser, this one included."""
-    await console_sessions.end_workspace_sessions(db_session, workspace_id=user.workspace_id, actor=user.caller.actor)
+    """Every session of the member ends, in every browser and workspace, this one included."""
+    await console_sessions.end_member_sessions(
+        db_session, member_id=user.member_id, workspace_id=user.workspace_id, actor=user.caller.actor
+    )
     return Redirect(
         "/console/sign-in?done=signed_out_everywhere", status_code=303, cookies=[clear_cookie(app_settings)]
     )

@@ -47,14 +47,14 @@ async def _endpoints_of(session: AsyncSession, user: ConsoleUser) -> list[Webhoo
     return found
 
 
-@get("/webhooks")
+@get("/webhooks", opt={"permission": "endpoints:read"})
 async def webhooks(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser]
 ) -> Template:
     return page(request, "webhooks", user, endpoints=await _endpoints_of(db_session, user), errors=[], url="")
 
 
-@post("/webhooks", status_code=303)
+@post("/webhooks", status_code=303, opt={"permission": "endpoints:write"})
 async def endpoint_create(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -79,7 +79,7 @@ def _secret_page(endpoint_id: str) -> str:
     return f"/console/webhooks/{endpoint_id}/secret"
 
 
-@get("/webhooks/{endpoint_id:str}/secret")
+@get("/webhooks/{endpoint_id:str}/secret", opt={"permission": "endpoints:write"})
 async def endpoint_secret(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -109,7 +109,7 @@ async def _endpoint_page(
     return page(request, "endpoint", user, endpoint=endpoint, recent=recent, errors=extra.pop("errors", []), **extra)
 
 
-@get("/webhooks/{endpoint_id:str}")
+@get("/webhooks/{endpoint_id:str}", opt={"permission": "endpoints:read"})
 async def endpoint_page(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -119,7 +119,7 @@ async def endpoint_page(
     return await _endpoint_page(request, db_session, user, endpoint_id)
 
 
-@post("/webhooks/{endpoint_id:str}/rotate", status_code=303)
+@post("/webhooks/{endpoint_id:str}/rotate", status_code=303, opt={"permission": "endpoints:write"})
 async def endpoint_rotate(
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
@@ -136,7 +136,7 @@ async def endpoint_rotate(
     return await reveal_after_redirect(db_session, user, _secret_page(endpoint_id), Revealed(secret, expires))
 
 
-@post("/webhooks/{endpoint_id:str}/test", status_code=303)
+@post("/webhooks/{endpoint_id:str}/test", status_code=303, opt={"permission": "endpoints:write"})
 async def endpoint_test(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -150,7 +150,7 @@ async def endpoint_test(
     return Redirect(f"/console/webhooks/{endpoint_id}?done=test_sent", status_code=303)
 
 
-@post("/webhooks/{endpoint_id:str}/status", status_code=303)
+@post("/webhooks/{endpoint_id:str}/status", status_code=303, opt={"permission": "endpoints:write"})
 async def endpoint_status(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -172,7 +172,7 @@ async def endpoint_status(
     return Redirect(f"/console/webhooks/{endpoint_id}?done={status}", status_code=303)
 
 
-@post("/webhooks/{endpoint_id:str}/recover", status_code=303)
+@post("/webhooks/{endpoint_id:str}/recover", status_code=303, opt={"permission": "endpoints:write"})
 async def endpoint_recover(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -188,7 +188,7 @@ async def endpoint_recover(
     return Redirect(f"/console/deliveries?{urlencode({'endpoint': endpoint_id, 'recovered': count})}", status_code=303)
 
 
-@get("/deliveries")
+@get("/deliveries", opt={"permission": "deliveries:read"})
 async def deliveries_list(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -227,7 +227,7 @@ async def deliveries_list(
     )
 
 
-@get("/deliveries/{delivery_id:str}")
+@get("/deliveries/{delivery_id:str}", opt={"permission": "deliveries:read"})
 async def delivery_page(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -247,7 +247,7 @@ async def delivery_page(
     )
 
 
-@post("/deliveries/{delivery_id:str}/retry", status_code=303)
+@post("/deliveries/{delivery_id:str}/retry", status_code=303, opt={"permission": "deliveries:write"})
 async def delivery_retry(
     db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser], delivery_id: FromPath[str]
 ) -> Redirect:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
-__all__ = ("client_ip", "rate_limit_subject", "truncated_ip")
+__all__ = ("REQUEST_CLIENT", "client_ip", "rate_limit_subject", "truncated_ip")
+
+REQUEST_CLIENT: ContextVar[str | None] = ContextVar("leadwire_request_client", default=None)
+"""The current request's client address (:func:`client_ip`), set by ``core.middleware.remember_client``; ``None``
+outside a request (the command line, workers). The audit log reads it, so that every change names where it came
+from without each slice passing the address along."""
 
 _Network = IPv4Network | IPv6Network
 _UNKNOWN = "unknown"

@@ -91,7 +91,8 @@ class Unauthorized(LeadwireError):
 
 
 class Forbidden(LeadwireError):
-    """Understood, and refused whoever asks: the thing is switched off (a disabled source)."""
+    """The caller is known, but their role (or their API key's scopes) does not allow this in their workspace; or
+    the thing is switched off for whoever asks (a disabled source)."""
 
     status_code = 403
     title = "Forbidden"

@@ -9,10 +9,12 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.exceptions import SerializationException
 
+from core.client_ip import REQUEST_CLIENT, client_ip
 from core.errors import BadRequest, Problem, RequestTimeout, UnsupportedMediaType
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from ipaddress import IPv4Network, IPv6Network
 
     from litestar import Request
     from litestar.types import (
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
         Send,
     )
 
-__all__ = ("limit_body_read_time", "refuse_nul_in_url", "refuse_unreadable_body")
+__all__ = ("limit_body_read_time", "refuse_nul_in_url", "refuse_unreadable_body", "remember_client")
 
 _NUL_DETAIL = "NUL characters are not accepted"
 
@@ -54,6 +56,29 @@ def refuse_nul_in_url(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send)
 
     return middleware
+
+
+def remember_client(proxies: tuple[IPv4Network | IPv6Network, ...]) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware: the request's client address (behind ``LEADWIRE_TRUSTED_PROXIES``) in
+    :data:`core.client_ip.REQUEST_CLIENT` while the request is served."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            client = scope.get("client")
+            peer = client[0] if client else None
+            forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"] if proxies else []
+            token = REQUEST_CLIENT.set(client_ip(peer, forwarded, proxies))
+            try:
+                await app(scope, receive, send)
+            finally:
+                REQUEST_CLIENT.reset(token)
+
+        return middleware
+
+    return wrap
 
 
 async def refuse_unreadable_body(request: Request[Any, Any, Any]) -> None:

@@ -33,7 +33,15 @@ PROBLEM_PAGES: dict[str, ProblemPage] = {
         400, "Malformed request body", "The body does not parse in the format its Content-Type names. Fix and resend."
     ),
     "unauthorized": ProblemPage(
-        401, "Unauthorized", "No API key, a malformed one, or a revoked one. Send Authorization: Bearer lw_…"
+        401,
+        "Unauthorized",
+        "No API key, a malformed one, a revoked one, or one whose creator has left. Send Authorization: Bearer lw_…",
+    ),
+    "forbidden": ProblemPage(
+        403,
+        "Forbidden",
+        "Your role in the workspace, or your API key's scopes, do not allow this. An owner or admin can change roles "
+        "and make keys with other scopes.",
     ),
     "sign-in": ProblemPage(401, "Sign in", "The console session has ended or never began: sign in again."),
     "csrf": ProblemPage(

@@ -1,4 +1,5 @@
-"""Moving-window rate limits for submissions: Redis when configured (shared by every instance), else in-process."""
+"""Moving-window rate limits for submissions and sign-ins: Redis when configured (shared by every instance), else
+in-process."""
 
 from __future__ import annotations
 
@@ -19,31 +20,28 @@ if TYPE_CHECKING:
     from core.metrics import Metrics
     from core.settings import Settings
 
-__all__ = ("SubmitLimiter",)
+__all__ = ("SignInLimiter", "SubmitLimiter")
 
 logger = logging.getLogger("leadwire.ratelimit")
 
 _REDIS_RETRY_S = 5.0
 _REDIS_TIMEOUT_S = 0.5
-_NAMESPACE = "leadwire:submit"
 
 
-class SubmitLimiter:
-    """The three submission limits: per client address and form, per client address, per form.
+class _Limiter:
+    """Named limits over one storage. With ``LEADWIRE_REDIS_URL`` the counts live in Redis, so a client over its
+    limit on one instance is refused on all of them. If Redis cannot be reached, the limiter logs it and counts in
+    this process instead for a few seconds before trying Redis again: nobody is refused because the limiter is down,
+    and limits never stop applying."""
 
-    With ``LEADWIRE_REDIS_URL`` the counts live in Redis, so a client over its limit on one instance is refused
-    on all of them. If Redis cannot be reached, the limiter logs it and counts in this process instead for a few
-    seconds before trying Redis again: prospects are never refused because the limiter is down, and limits never
-    stop applying.
-    """
+    _namespace = "leadwire"
+    _what = "requests"
 
-    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, settings: Settings, rules: list[tuple[str, list[RateLimitItem]]], metrics: Metrics | None = None
+    ) -> None:
         self._metrics = metrics
-        self._rules: list[tuple[str, list[RateLimitItem]]] = [
-            ("ip_form", parse_many(settings.rate_limit_ip_form)),
-            ("ip", parse_many(settings.rate_limit_ip)),
-            ("form", parse_many(settings.rate_limit_form)),
-        ]
+        self._rules = rules
         self.local_storage = LocalMovingWindowStorage(settings.rate_limit_memory_capacity)
         """The in-process counts (the only ones without Redis), bounded by ``LEADWIRE_RATE_LIMIT_MEMORY_CAPACITY``."""
         self._memory = MovingWindowRateLimiter(self.local_storage)
@@ -66,25 +64,6 @@ class SubmitLimiter:
     def shared(self) -> bool:
         """Whether counts are currently kept in Redis."""
         return self._redis is not None and time.monotonic() >= self._redis_down_until
-
-    async def check_client(self, client: str) -> None:
-        """Count one submission by ``client`` (an address, or an IPv6 /64), whatever form it is for.
-
-        Counted first, and for every request: a client over its own limit is refused before anything else is
-        looked up or counted, so it cannot fill the limiter with keys for forms that do not exist.
-
-        Raises:
-            RateLimited: A limit is used up; ``retry_after`` says when the oldest counted hit leaves its window.
-        """
-        await self._count({"ip": (client,)})
-
-    async def check_form(self, *, client: str, form: str) -> None:
-        """Count one submission by ``client`` to an existing ``form`` (its id), per client and form, then per form.
-
-        Raises:
-            RateLimited: A limit is used up.
-        """
-        await self._count({"ip_form": (client, form), "form": (form,)})
 
     async def _count(self, keys: dict[str, tuple[str, ...]]) -> None:
         if self._redis is not None and self.shared:
@@ -121,14 +100,14 @@ class SubmitLimiter:
         for name, items in self._rules:
             if name not in keys:
                 continue
-            identifiers = (_NAMESPACE, name, *keys[name])
+            identifiers = (self._namespace, name, *keys[name])
             for item in items:
                 if not await limiter.hit(item, *identifiers):
                     stats = await limiter.get_window_stats(item, *identifiers)
                     retry_after = max(1, math.ceil(stats.reset_time - time.time()))
                     if self._metrics is not None:
                         self._metrics.rate_limited.labels(name).inc()
-                    raise RateLimited(retry_after, f"too many submissions ({item}); try again in {retry_after} s")
+                    raise RateLimited(retry_after, f"too many {self._what} ({item}); try again in {retry_after} s")
 
     async def close(self) -> None:
         """Release the Redis connections, if any."""
@@ -136,3 +115,61 @@ class SubmitLimiter:
             storage = self._redis.storage
             if isinstance(storage, RedisStorage):
                 await storage.bridge.storage.aclose()  # type: ignore[attr-defined]
+
+
+class SubmitLimiter(_Limiter):
+    """The three submission limits: per client address and form, per client address, per form. Prospects are
+    never refused because the limiter is down."""
+
+    _namespace = "leadwire:submit"
+    _what = "submissions"
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        rules = [
+            ("ip_form", parse_many(settings.rate_limit_ip_form)),
+            ("ip", parse_many(settings.rate_limit_ip)),
+            ("form", parse_many(settings.rate_limit_form)),
+        ]
+        super().__init__(settings, rules, metrics)
+
+    async def check_client(self, client: str) -> None:
+        """Count one submission by ``client`` (an address, or an IPv6 /64), whatever form it is for.
+
+        Counted first, and for every request: a client over its own limit is refused before anything else is
+        looked up or counted, so it cannot fill the limiter with keys for forms that do not exist.
+
+        Raises:
+            RateLimited: A limit is used up; ``retry_after`` says when the oldest counted hit leaves its window.
+        """
+        await self._count({"ip": (client,)})
+
+    async def check_form(self, *, client: str, form: str) -> None:
+        """Count one submission by ``client`` to an existing ``form`` (its id), per client and form, then per form.
+
+        Raises:
+            RateLimited: A limit is used up.
+        """
+        await self._count({"ip_form": (client, form), "form": (form,)})
+
+
+class SignInLimiter(_Limiter):
+    """Console sign-in attempts, per account (the address typed, whether or not it has an account) and per client
+    address: guessing one member's password, or many members' passwords from one place, is slowed down alike."""
+
+    _namespace = "leadwire:sign-in"
+    _what = "sign-in attempts"
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        rules = [
+            ("sign_in_address", parse_many(settings.sign_in_limit_address)),
+            ("sign_in_account", parse_many(settings.sign_in_limit_account)),
+        ]
+        super().__init__(settings, rules, metrics)
+
+    async def check_attempt(self, *, account: str, client: str) -> None:
+        """Count one attempt to sign in as ``account`` from ``client`` (an address, or an IPv6 /64).
+
+        Raises:
+            RateLimited: A limit is used up.
+        """
+        await self._count({"sign_in_address": (client,), "sign_in_account": (account,)})

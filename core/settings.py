@@ -182,7 +182,16 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     confirmation_max_age_seconds: Annotated[int, msgspec.Meta(ge=300, le=90 * 86_400)] = 7 * 86_400
     """How long a double opt-in confirmation link stays valid."""
     console_session_seconds: Annotated[int, msgspec.Meta(ge=300, le=30 * 86_400)] = 8 * 3_600
-    """How long a console sign-in lasts."""
+    """How long a console sign-in lasts at most, however busy (the absolute timeout)."""
+
+    console_idle_seconds: Annotated[int, msgspec.Meta(ge=60, le=30 * 86_400)] = 30 * 60
+    """A console session left without a request this long ends (the idle timeout)."""
+
+    sign_in_limit_account: str = "5/minute;30/hour"
+    """Console sign-in attempts for one email address, whether or not it has an account (``limits`` notation)."""
+
+    sign_in_limit_address: str = "20/minute;200/hour"
+    """Console sign-in attempts from one client address (an IPv6 /64), whatever the accounts."""
 
     @property
     def retry_delays(self) -> tuple[float, ...]:
@@ -323,7 +332,14 @@ def _check(settings: Settings) -> None:
 
 
 def _check_ingest(settings: Settings) -> None:
-    for name in ("rate_limit_ip_form", "rate_limit_ip", "rate_limit_form"):
+    limits = (
+        "rate_limit_ip_form",
+        "rate_limit_ip",
+        "rate_limit_form",
+        "sign_in_limit_account",
+        "sign_in_limit_address",
+    )
+    for name in limits:
         value = getattr(settings, name)
         try:
             parsed = parse_many(value)

@@ -78,7 +78,12 @@ class EndpointController(Controller):
     path = "/endpoints"
     tags = ["webhooks"]  # noqa: RUF012
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Register a webhook endpoint; its secret is shown only here")
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Register a webhook endpoint; its secret is shown only here",
+        opt={"permission": "endpoints:write"},
+    )
     async def create_endpoint(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -92,7 +97,7 @@ class EndpointController(Controller):
         created = EndpointCreated(**msgspec.structs.asdict(_endpoint_out(endpoint)), secret=secret)
         return Response(created, status_code=HTTP_201_CREATED, headers={"Location": f"/api/v1/endpoints/{endpoint.id}"})
 
-    @get("/", summary="List webhook endpoints")
+    @get("/", summary="List webhook endpoints", opt={"permission": "endpoints:read"})
     async def list_endpoints(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -105,14 +110,18 @@ class EndpointController(Controller):
         )
         return EndpointList(items=[_endpoint_out(e) for e in endpoints], next_cursor=next_cursor)
 
-    @get("/{endpoint_id:str}", summary="Get a webhook endpoint")
+    @get("/{endpoint_id:str}", summary="Get a webhook endpoint", opt={"permission": "endpoints:read"})
     async def get_endpoint(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], endpoint_id: FromPath[str]
     ) -> EndpointOut:
         endpoint = await service.get_endpoint(db_session, workspace_id=caller.workspace_id, endpoint_id=endpoint_id)
         return _endpoint_out(endpoint)
 
-    @patch("/{endpoint_id:str}", summary="Change, disable or re-enable a webhook endpoint")
+    @patch(
+        "/{endpoint_id:str}",
+        summary="Change, disable or re-enable a webhook endpoint",
+        opt={"permission": "endpoints:write"},
+    )
     async def update_endpoint(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -131,7 +140,7 @@ class EndpointController(Controller):
         )
         return _endpoint_out(endpoint)
 
-    @delete("/{endpoint_id:str}", summary="Delete a webhook endpoint")
+    @delete("/{endpoint_id:str}", summary="Delete a webhook endpoint", opt={"permission": "endpoints:write"})
     async def delete_endpoint(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], endpoint_id: FromPath[str]
     ) -> None:
@@ -139,7 +148,12 @@ class EndpointController(Controller):
             db_session, workspace_id=caller.workspace_id, endpoint_id=endpoint_id, actor=caller.actor
         )
 
-    @post("/{endpoint_id:str}/rotate-secret", status_code=200, summary="Rotate the signing secret with overlap")
+    @post(
+        "/{endpoint_id:str}/rotate-secret",
+        status_code=200,
+        summary="Rotate the signing secret with overlap",
+        opt={"permission": "endpoints:write"},
+    )
     async def rotate_secret(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -156,7 +170,12 @@ class EndpointController(Controller):
         )
         return SecretRotated(secret=secret, previous_secret_expires_at=datetime.fromisoformat(expires))
 
-    @post("/{endpoint_id:str}/test", status_code=HTTP_202_ACCEPTED, summary="Send a webhook.test event")
+    @post(
+        "/{endpoint_id:str}/test",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Send a webhook.test event",
+        opt={"permission": "endpoints:write"},
+    )
     async def send_test(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], endpoint_id: FromPath[str]
     ) -> Response[dict[str, str]]:
@@ -165,7 +184,12 @@ class EndpointController(Controller):
         )
         return Response({"message_id": message_id}, status_code=HTTP_202_ACCEPTED)
 
-    @post("/{endpoint_id:str}/recover", status_code=200, summary="Re-send what failed or was missed since a time")
+    @post(
+        "/{endpoint_id:str}/recover",
+        status_code=200,
+        summary="Re-send what failed or was missed since a time",
+        opt={"permission": "endpoints:write"},
+    )
     async def recover(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -189,7 +213,7 @@ class DeliveryController(Controller):
     path = "/deliveries"
     tags = ["webhooks"]  # noqa: RUF012
 
-    @get("/", summary="List deliveries, newest first")
+    @get("/", summary="List deliveries, newest first", opt={"permission": "deliveries:read"})
     async def list_deliveries(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -215,7 +239,11 @@ class DeliveryController(Controller):
         )
         return DeliveryList(items=[_delivery_out(d) for d in deliveries], next_cursor=next_cursor)
 
-    @get("/{delivery_id:str}", summary="A delivery with its payload and every attempt")
+    @get(
+        "/{delivery_id:str}",
+        summary="A delivery with its payload and every attempt",
+        opt={"permission": "deliveries:read"},
+    )
     async def get_delivery(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], delivery_id: FromPath[str]
     ) -> DeliveryDetail:
@@ -238,7 +266,12 @@ class DeliveryController(Controller):
             ],
         )
 
-    @post("/{delivery_id:str}/retry", status_code=HTTP_202_ACCEPTED, summary="Send a delivery again now")
+    @post(
+        "/{delivery_id:str}/retry",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Send a delivery again now",
+        opt={"permission": "deliveries:write"},
+    )
     async def retry(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], delivery_id: FromPath[str]
     ) -> DeliveryOut:

@@ -151,7 +151,7 @@ class EmbedController(Controller):
     path = "/forms/{form_id:str}/embed"
     tags = ["forms"]  # noqa: RUF012
 
-    @get("/", summary="The public link and the embed snippet of a form")
+    @get("/", summary="The public link and the embed snippet of a form", opt={"permission": "forms:read"})
     async def get_embed(
         self,
         db_session: NamedDependency[AsyncSession],

@@ -66,7 +66,7 @@ class FormController(Controller):
     path = "/forms"
     tags = ["forms"]  # noqa: RUF012
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Create a form")
+    @post("/", status_code=HTTP_201_CREATED, summary="Create a form", opt={"permission": "forms:write"})
     async def create_form(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -77,7 +77,7 @@ class FormController(Controller):
         form = await service.create_form(db_session, workspace_id=caller.workspace_id, data=data, actor=caller.actor)
         return _with_etag(form, app_settings, HTTP_201_CREATED)
 
-    @get("/", summary="List forms, newest first")
+    @get("/", summary="List forms, newest first", opt={"permission": "forms:read"})
     async def list_forms(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -92,7 +92,7 @@ class FormController(Controller):
         )
         return FormList(items=[form_out(form, app_settings) for form in forms], next_cursor=next_cursor)
 
-    @get("/{form_id:str}", summary="Get a form (its ETag is its version)")
+    @get("/{form_id:str}", summary="Get a form (its ETag is its version)", opt={"permission": "forms:read"})
     async def get_form(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -103,7 +103,11 @@ class FormController(Controller):
         form = await service.get_form(db_session, workspace_id=caller.workspace_id, form_id=form_id)
         return _with_etag(form, app_settings)
 
-    @patch("/{form_id:str}", summary="Change a form; send If-Match to refuse lost updates")
+    @patch(
+        "/{form_id:str}",
+        summary="Change a form; send If-Match to refuse lost updates",
+        opt={"permission": "forms:write"},
+    )
     async def update_form(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -123,7 +127,7 @@ class FormController(Controller):
         )
         return _with_etag(form, app_settings)
 
-    @delete("/{form_id:str}", summary="Delete a form; its public link stops working")
+    @delete("/{form_id:str}", summary="Delete a form; its public link stops working", opt={"permission": "forms:write"})
     async def delete_form(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], form_id: FromPath[str]
     ) -> None:

@@ -22,7 +22,7 @@ class LeadController(Controller):
     path = "/leads"
     tags = ["leads"]  # noqa: RUF012
 
-    @get("/", summary="List leads, newest first; search by email or phone")
+    @get("/", summary="List leads, newest first; search by email or phone", opt={"permission": "leads:read"})
     async def list_leads(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -44,7 +44,7 @@ class SubmissionController(Controller):
     path = "/submissions"
     tags = ["submissions"]  # noqa: RUF012
 
-    @get("/", summary="List submissions, newest first, by form and verdict")
+    @get("/", summary="List submissions, newest first, by form and verdict", opt={"permission": "leads:read"})
     async def list_submissions(
         self,
         db_session: NamedDependency[AsyncSession],

@@ -30,7 +30,11 @@ class PrivacyController(Controller):
     path = "/privacy"
     tags = ["privacy"]  # noqa: RUF012
 
-    @get("/export", summary="Every lead, submission and consent event of a person (by email or phone)")
+    @get(
+        "/export",
+        summary="Every lead, submission and consent event of a person (by email or phone)",
+        opt={"permission": "privacy:export"},
+    )
     async def export(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -41,7 +45,12 @@ class PrivacyController(Controller):
         found = await service.person_export(db_session, workspace_id=caller.workspace_id, email=email, phone=phone)
         return export_document(found)
 
-    @post("/erase", status_code=200, summary="Erase a person's personal data, keeping tombstones for audit")
+    @post(
+        "/erase",
+        status_code=200,
+        summary="Erase a person's personal data, keeping tombstones for audit",
+        opt={"permission": "privacy:erase"},
+    )
     async def erase(
         self, request: Request[Any, Any, Any], caller: NamedDependency[Caller], data: JSONBody[PersonRequest]
     ) -> ErasureResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import threading
@@ -19,6 +20,7 @@ from app import create_app
 from bench.cluster import database_named, execute_sql
 from core.database import Base, Database
 from core.settings import Settings, load_settings
+from workspaces import members, passwords
 from workspaces import service as workspaces
 
 if TYPE_CHECKING:
@@ -156,12 +158,24 @@ async def client(settings: Settings) -> AsyncIterator[Client]:
         yield test_client
 
 
-class Tenant:
-    """A workspace with a live API key, and a way to call the API as it."""
+TEST_PASSWORD = "plum tree under the snow"
+"""Every test owner's password (its argon2 hash is made once per process: hashing is slow on purpose)."""
 
-    def __init__(self, workspace_id: str, key: str) -> None:
+
+@functools.cache
+def owner_password_hash() -> str:
+    return passwords.hash_password(TEST_PASSWORD)
+
+
+class Tenant:
+    """A workspace with a live API key and an owner who signs in with ``email`` and ``password``."""
+
+    def __init__(self, workspace_id: str, key: str, email: str = "", member_id: str = "") -> None:
         self.workspace_id = workspace_id
         self.key = key
+        self.email = email
+        self.member_id = member_id
+        self.password = TEST_PASSWORD
 
     @property
     def headers(self) -> dict[str, str]:
@@ -185,7 +199,15 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 async def new_tenant(db: Database, name: str) -> Tenant:
     async with db.session(write=True) as session:
         workspace, key = await workspaces.create_workspace(session, name=name)
-    return Tenant(workspace.id, key)
+        owner, _ = await members.add_member(
+            session,
+            workspace_id=workspace.id,
+            email=f"owner-{workspace.id.replace('_', '-')}@example.com",
+            role="owner",
+            password_hash=owner_password_hash(),
+            by=None,
+        )
+    return Tenant(workspace.id, key, owner.member.email, owner.member.id)
 
 
 @pytest.fixture

@@ -9,15 +9,14 @@ from urllib.parse import urlsplit
 import msgspec
 from email_validator import EmailNotValidError, validate_email
 from msgspec import UNSET
-from sqlalchemy import func, null, select, update
+from sqlalchemy import func, select
 
-from core.database import utcnow
-from core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from core.client_ip import REQUEST_CLIENT, truncated_ip
+from core.errors import FieldError, NotFound, ValidationFailed
 from core.ids import new_id
 from core.pagination import fetch_page
-from core.security import API_KEY_PREFIX, hash_api_key, new_api_key, split_api_key, verify_api_key
-from workspaces.models import ApiKey, AuditEvent, ConsoleSession, Workspace
-from workspaces.schemas import Caller, WorkspaceSettings
+from workspaces.models import AuditEvent, Workspace
+from workspaces.schemas import WorkspaceSettings
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -27,18 +26,14 @@ if TYPE_CHECKING:
     from workspaces.schemas import WorkspaceUpdate
 
 __all__ = (
-    "authenticate",
+    "CLI_ACTOR",
+    "clean_name",
     "count_workspaces",
-    "create_api_key",
     "create_workspace",
-    "get_api_key",
     "get_workspace",
-    "key_display_prefix",
-    "list_api_keys",
     "list_audit_events",
     "list_workspaces",
     "record_audit",
-    "revoke_api_key",
     "settings_of",
     "update_workspace",
     "workspace_settings",
@@ -49,16 +44,16 @@ _logger = logging.getLogger("leadwire.workspaces")
 _RETENTION_KEYS = ("retain_spam_days", "retain_attempt_bodies_days", "retain_submissions_days")
 
 
-def _clean_name(name: str, *, field: str = "name", max_length: int = 200) -> str:
+def clean_name(name: str, *, field: str = "name", max_length: int = 200) -> str:
+    """``name`` with its runs of white space made one space.
+
+    Raises:
+        ValidationFailed: Nothing visible is left, or it is longer than ``max_length``.
+    """
     cleaned = " ".join(name.split())
     if not cleaned or len(cleaned) > max_length:
         raise ValidationFailed([FieldError(field, "invalid", f"must be 1 to {max_length} visible characters")])
     return cleaned
-
-
-def key_display_prefix(key: ApiKey) -> str:
-    """The part of a key that may be shown again, to tell keys apart: ``lw_`` and its lookup characters."""
-    return f"{API_KEY_PREFIX}{key.lookup}"
 
 
 async def record_audit(
@@ -81,7 +76,11 @@ async def record_audit(
         target_type: The kind of thing acted on, e.g. ``form``.
         target_id: Its id.
         details: Non-secret facts worth keeping (never keys, secrets or personal data).
+
+    The request's client address, truncated, is kept beside it (``core.client_ip.REQUEST_CLIENT``): every change
+    names who made it and from where, without each slice passing the address along.
     """
+    client = REQUEST_CLIENT.get()
     session.add(
         AuditEvent(
             id=new_id("aud"),
@@ -91,6 +90,7 @@ async def record_audit(
             target_type=target_type,
             target_id=target_id,
             details=details or {},
+            address=truncated_ip(client) if client else None,
         )
     )
 
@@ -101,7 +101,7 @@ async def create_workspace(session: AsyncSession, *, name: str, actor: str = CLI
     Returns:
         The workspace and the plaintext key, which is never retrievable again.
     """
-    workspace = Workspace(id=new_id("ws"), name=_clean_name(name))
+    workspace = Workspace(id=new_id("ws"), name=clean_name(name))
     session.add(workspace)
     await session.flush()
     await record_audit(
@@ -113,7 +113,9 @@ async def create_workspace(session: AsyncSession, *, name: str, actor: str = CLI
         target_id=workspace.id,
         details={"name": workspace.name},
     )
-    _, key = await create_api_key(session, workspace_id=workspace.id, name="first key", actor=actor)
+    from workspaces import keys  # here, not at the top: keys.py records its changes through this module
+
+    _, key = await keys.create_api_key(session, workspace_id=workspace.id, name="first key", actor=actor)
     return workspace, key
 
 
@@ -178,7 +180,7 @@ async def update_workspace(session: AsyncSession, *, workspace_id: str, data: Wo
     if data.settings is not UNSET:
         changes = {k: v for k, v in msgspec.structs.asdict(data.settings).items() if v is not UNSET}
         after = _checked_settings(msgspec.structs.replace(before, **changes))
-    name = workspace.name if data.name is UNSET else _clean_name(data.name)
+    name = workspace.name if data.name is UNSET else clean_name(data.name)
     old, new = msgspec.structs.asdict(before), msgspec.structs.asdict(after)
     changed = [f"settings.{key}" for key in old if old[key] != new[key]]
     if name != workspace.name:
@@ -232,103 +234,6 @@ async def list_workspaces(session: AsyncSession) -> list[Workspace]:
 async def count_workspaces(session: AsyncSession) -> int:
     """How many workspaces exist."""
     return int(await session.scalar(select(func.count()).select_from(Workspace)) or 0)
-
-
-async def create_api_key(session: AsyncSession, *, workspace_id: str, name: str, actor: str) -> tuple[ApiKey, str]:
-    """Mint an API key for the workspace.
-
-    Returns:
-        The stored key row and the plaintext key, shown to the caller once.
-    """
-    parts = new_api_key()
-    api_key = ApiKey(
-        id=new_id("key"),
-        workspace_id=workspace_id,
-        name=_clean_name(name, max_length=100),
-        lookup=parts.lookup,
-        key_hash=hash_api_key(parts.key),
-    )
-    session.add(api_key)
-    await session.flush()
-    await record_audit(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="api_key.created",
-        target_type="api_key",
-        target_id=api_key.id,
-        details={"name": api_key.name, "prefix": key_display_prefix(api_key)},
-    )
-    return api_key, parts.key
-
-
-async def list_api_keys(session: AsyncSession, *, workspace_id: str) -> list[ApiKey]:
-    """The workspace's keys, revoked ones included, newest first."""
-    statement = select(ApiKey).where(ApiKey.workspace_id == workspace_id).order_by(ApiKey.id.desc())
-    return list((await session.scalars(statement)).all())
-
-
-async def get_api_key(session: AsyncSession, *, workspace_id: str, key_id: str) -> ApiKey:
-    """One of the workspace's keys, revoked or not.
-
-    Raises:
-        NotFound: No such key in this workspace.
-    """
-    api_key = await session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id))
-    if api_key is None:
-        raise NotFound(f"no API key {key_id}")
-    return api_key
-
-
-async def revoke_api_key(session: AsyncSession, *, workspace_id: str, key_id: str, actor: str) -> ApiKey:
-    """Revoke a key at once, and end its console sessions. Revoking the workspace's last live key is refused, so
-    nobody locks themselves out.
-
-    Raises:
-        NotFound: No such key in this workspace.
-        Conflict: It is the last live key.
-    """
-    api_key = await get_api_key(session, workspace_id=workspace_id, key_id=key_id)
-    if api_key.revoked_at is not None:
-        return api_key
-    # Two revokes at once must not both see another live key: take the workspace's row first (PostgreSQL; SQLite's
-    # write transactions are serial already).
-    await session.execute(select(Workspace.id).where(Workspace.id == workspace_id).with_for_update())
-    live = await session.scalar(
-        select(func.count()).where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
-    )
-    if (live or 0) <= 1:
-        raise Conflict("this is the workspace's last live key; create another before revoking it")
-    api_key.revoked_at = utcnow()
-    # Its console sessions end with it (the console also checks the key on every request); secrets still on their
-    # way to those sessions' pages are dropped.
-    await session.execute(
-        update(ConsoleSession)
-        .where(ConsoleSession.api_key_id == api_key.id, ConsoleSession.revoked_at.is_(None))
-        .values(revoked_at=api_key.revoked_at, reveal=null())
-    )
-    await record_audit(
-        session,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="api_key.revoked",
-        target_type="api_key",
-        target_id=api_key.id,
-        details={"prefix": key_display_prefix(api_key)},
-    )
-    return api_key
-
-
-async def authenticate(session: AsyncSession, key: str) -> Caller | None:
-    """The caller a presented key belongs to, or ``None`` for an unknown, malformed or revoked key."""
-    parts = split_api_key(key)
-    if parts is None:
-        return None
-    candidates = await session.scalars(select(ApiKey).where(ApiKey.lookup == parts.lookup, ApiKey.revoked_at.is_(None)))
-    for candidate in candidates:
-        if verify_api_key(parts.key, candidate.key_hash):
-            return Caller(workspace_id=candidate.workspace_id, api_key_id=candidate.id)
-    return None
 
 
 async def list_audit_events(

@@ -1,8 +1,10 @@
 """Console sessions, kept on the server, and the one new secret each may have on its way to the page that shows it.
 
-A session is opened with a live API key and ends when its browser signs out, when someone signs the workspace out
-everywhere, when its key is revoked, or at its absolute expiry. The browser holds a random token; the table holds
-only the token's SHA-256, so neither a copy of the table nor a stale cookie opens anything.
+A member opens a session in one of their workspaces by signing in. It ends when its browser signs out, when the
+member ends it from another (or signs out everywhere), when their password changes (the other sessions), when they
+are removed from the workspace or disabled, after ``LEADWIRE_CONSOLE_IDLE_SECONDS`` without a request, or at its
+absolute expiry. The browser holds a random token; the table holds only the token's SHA-256, so neither a copy of the
+table nor a stale cookie opens anything.
 """
 
 from __future__ import annotations
@@ -16,23 +18,26 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, null, or_, select, update
 
 from core.database import utcnow
-from workspaces.models import ApiKey, ConsoleSession, Workspace
+from workspaces.devices import describe_device
+from workspaces.models import ConsoleSession, Member, Membership, Workspace
 from workspaces.service import record_audit
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from workspaces.schemas import Caller
-
 __all__ = (
     "REVEAL_SECONDS",
     "LiveSession",
     "Revealed",
+    "SessionListed",
+    "end_member_session",
+    "end_member_sessions",
     "end_session",
-    "end_workspace_sessions",
     "find_session",
+    "list_member_sessions",
     "open_session",
     "stash_reveal",
+    "switch_workspace",
     "take_reveal",
     "touch_session",
 )
@@ -48,13 +53,28 @@ def _session_id(token: str) -> str:
 
 @dataclass(frozen=True)
 class LiveSession:
-    """A session that is open now, with what the console needs of it."""
+    """A session that is open now, with what the console needs of it: who, where, and with which role."""
 
     id: str
     workspace_id: str
     workspace_name: str
-    api_key_id: str
+    member_id: str
+    member_name: str
+    email: str
+    role: str
     csrf: str
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionListed:
+    """One of a member's open sessions, as their account page lists it."""
+
+    id: str
+    workspace_name: str
+    device: str
+    address: str | None
+    created_at: datetime
     last_seen_at: datetime
 
 
@@ -67,62 +87,94 @@ class Revealed:
     """After a rotation: until when the previous secret still signs (ISO 8601, UTC)."""
 
 
+def _open_now(now: datetime, idle_seconds: int) -> tuple[Any, ...]:
+    return (
+        ConsoleSession.revoked_at.is_(None),
+        ConsoleSession.expires_at > now,
+        ConsoleSession.last_seen_at > now - timedelta(seconds=idle_seconds),
+    )
+
+
 async def open_session(
-    session: AsyncSession, *, caller: Caller, lifetime_seconds: int, user_agent: str | None
-) -> tuple[str, LiveSession]:
-    """Open a session for the key that signed in, and delete the workspace's sessions that have ended.
+    session: AsyncSession,
+    *,
+    member_id: str,
+    workspace_id: str,
+    lifetime_seconds: int,
+    user_agent: str | None,
+    address: str | None,
+) -> str:
+    """Open a session for a member who has just signed in, and delete the member's sessions that have ended.
 
     Args:
         session: A write session.
-        caller: The workspace and the live key that signed in.
+        member_id: Who signed in.
+        workspace_id: The workspace the session opens in (one of theirs).
         lifetime_seconds: How long the session lasts, however busy (``LEADWIRE_CONSOLE_SESSION_SECONDS``).
         user_agent: The browser's ``User-Agent``, kept (truncated) to tell sessions apart.
+        address: The client's address, truncated.
 
     Returns:
-        The token for the browser's cookie (it is not stored, and cannot be retrieved again) and the session.
+        The token for the browser's cookie (it is not stored, and cannot be retrieved again).
     """
     now = utcnow()
     await session.execute(
         delete(ConsoleSession).where(
-            ConsoleSession.workspace_id == caller.workspace_id,
+            ConsoleSession.member_id == member_id,
             or_(ConsoleSession.expires_at <= now, ConsoleSession.revoked_at.is_not(None)),
         )
     )
     token = secrets.token_urlsafe(32)
-    row = ConsoleSession(
-        id=_session_id(token),
-        workspace_id=caller.workspace_id,
-        api_key_id=caller.api_key_id,
-        csrf=secrets.token_urlsafe(24),
-        user_agent=(user_agent or None) and user_agent[:_USER_AGENT_LENGTH],
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + timedelta(seconds=lifetime_seconds),
+    session.add(
+        ConsoleSession(
+            id=_session_id(token),
+            workspace_id=workspace_id,
+            member_id=member_id,
+            csrf=secrets.token_urlsafe(24),
+            user_agent=(user_agent or None) and user_agent[:_USER_AGENT_LENGTH],
+            address=address,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(seconds=lifetime_seconds),
+        )
     )
-    session.add(row)
-    name = await session.scalar(select(Workspace.name).where(Workspace.id == caller.workspace_id))
-    return token, LiveSession(row.id, row.workspace_id, name or "", row.api_key_id, row.csrf, now)
+    return token
 
 
-async def find_session(session: AsyncSession, token: str) -> LiveSession | None:
-    """The open session of this token: not signed out, not expired, and its key still live; otherwise ``None``."""
+async def find_session(session: AsyncSession, token: str, *, idle_seconds: int) -> LiveSession | None:
+    """The open session of this token, with the member's role now; ``None`` when it was signed out, has expired or
+    idled out, or its member is disabled or no longer in its workspace."""
     row = (
         await session.execute(
-            select(ConsoleSession, Workspace.name)
-            .join(ApiKey, ApiKey.id == ConsoleSession.api_key_id)
+            select(ConsoleSession, Workspace.name, Member.name, Member.email, Membership.role)
             .join(Workspace, Workspace.id == ConsoleSession.workspace_id)
+            .join(Member, Member.id == ConsoleSession.member_id)
+            .join(
+                Membership,
+                (Membership.member_id == ConsoleSession.member_id)
+                & (Membership.workspace_id == ConsoleSession.workspace_id),
+            )
             .where(
                 ConsoleSession.id == _session_id(token),
-                ConsoleSession.revoked_at.is_(None),
-                ConsoleSession.expires_at > utcnow(),
-                ApiKey.revoked_at.is_(None),
+                *_open_now(utcnow(), idle_seconds),
+                Member.disabled_at.is_(None),
             )
         )
     ).first()
     if row is None:
         return None
-    found, name = row
-    return LiveSession(found.id, found.workspace_id, name, found.api_key_id, found.csrf, found.last_seen_at)
+    found, workspace_name, member_name, email, role = row
+    return LiveSession(
+        found.id,
+        found.workspace_id,
+        workspace_name,
+        found.member_id,
+        member_name,
+        email,
+        role,
+        found.csrf,
+        found.last_seen_at,
+    )
 
 
 async def touch_session(session: AsyncSession, session_id: str) -> None:
@@ -139,8 +191,42 @@ async def end_session(session: AsyncSession, session_id: str) -> None:
     )
 
 
-async def end_workspace_sessions(session: AsyncSession, *, workspace_id: str, actor: str) -> int:
-    """Sign out every open session of the workspace, the caller's own included, and record it in the audit log.
+async def list_member_sessions(session: AsyncSession, *, member_id: str, idle_seconds: int) -> list[SessionListed]:
+    """The member's open sessions, in every workspace, the most recently used first."""
+    rows = await session.execute(
+        select(ConsoleSession, Workspace.name)
+        .join(Workspace, Workspace.id == ConsoleSession.workspace_id)
+        .where(ConsoleSession.member_id == member_id, *_open_now(utcnow(), idle_seconds))
+        .order_by(ConsoleSession.last_seen_at.desc())
+    )
+    return [
+        SessionListed(row.id, name, describe_device(row.user_agent), row.address, row.created_at, row.last_seen_at)
+        for row, name in rows
+    ]
+
+
+async def end_member_session(session: AsyncSession, *, member_id: str, session_id: str) -> bool:
+    """End one of the member's own sessions (another member's is not found).
+
+    Returns:
+        Whether an open session of theirs was ended.
+    """
+    ended = await session.execute(
+        update(ConsoleSession)
+        .where(
+            ConsoleSession.id == session_id,
+            ConsoleSession.member_id == member_id,
+            ConsoleSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow(), reveal=null())
+        .returning(ConsoleSession.id)
+    )
+    return bool(ended.all())
+
+
+async def end_member_sessions(session: AsyncSession, *, member_id: str, workspace_id: str, actor: str) -> int:
+    """Sign out every open session of the member, in every workspace, the caller's own included; the audit log of
+    the workspace the member is in records it.
 
     Returns:
         How many sessions were open.
@@ -149,9 +235,7 @@ async def end_workspace_sessions(session: AsyncSession, *, workspace_id: str, ac
     ended = await session.execute(
         update(ConsoleSession)
         .where(
-            ConsoleSession.workspace_id == workspace_id,
-            ConsoleSession.revoked_at.is_(None),
-            ConsoleSession.expires_at > now,
+            ConsoleSession.member_id == member_id, ConsoleSession.revoked_at.is_(None), ConsoleSession.expires_at > now
         )
         .values(revoked_at=now, reveal=null())
         .returning(ConsoleSession.id)
@@ -162,11 +246,27 @@ async def end_workspace_sessions(session: AsyncSession, *, workspace_id: str, ac
         workspace_id=workspace_id,
         actor=actor,
         action="console.signed_out_everywhere",
-        target_type="workspace",
-        target_id=workspace_id,
+        target_type="member",
+        target_id=member_id,
         details={"sessions": count},
     )
     return count
+
+
+async def switch_workspace(session: AsyncSession, *, session_id: str, member_id: str, workspace_id: str) -> bool:
+    """Move the session to another of the member's workspaces.
+
+    Returns:
+        Whether it moved (``False``: not one of their workspaces).
+    """
+    if await session.get(Membership, (workspace_id, member_id)) is None:
+        return False
+    await session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.id == session_id, ConsoleSession.member_id == member_id)
+        .values(workspace_id=workspace_id, reveal=null())
+    )
+    return True
 
 
 async def stash_reveal(session: AsyncSession, session_id: str, *, path: str, revealed: Revealed) -> None:

@@ -182,7 +182,12 @@ class SourceController(Controller):
     path = "/sources"
     tags = ["sources"]  # noqa: RUF012
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Add an inbound source; its secrets are shown only here")
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Add an inbound source; its secrets are shown only here",
+        opt={"permission": "sources:write"},
+    )
     async def create(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -200,7 +205,7 @@ class SourceController(Controller):
         call_after_commit(db_session, lambda: _wake_poller(request))
         return SourceCreated(**{f: getattr(out, f) for f in out.__struct_fields__}, secrets=_shown_secrets(source))
 
-    @get("/", summary="List inbound sources (never their secrets)")
+    @get("/", summary="List inbound sources (never their secrets)", opt={"permission": "sources:read"})
     async def list_sources(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -211,7 +216,7 @@ class SourceController(Controller):
         pulls = await pull_schedule.pull_states(db_session, [s.id for s in sources])
         return SourceList(items=[source_out(s, app_settings, pulls.get(s.id)) for s in sources])
 
-    @get("/{source_id:str}", summary="An inbound source")
+    @get("/{source_id:str}", summary="An inbound source", opt={"permission": "sources:read"})
     async def get_source(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -223,7 +228,7 @@ class SourceController(Controller):
         pulls = await pull_schedule.pull_states(db_session, [source.id])
         return source_out(source, app_settings, pulls.get(source.id))
 
-    @patch("/{source_id:str}", summary="Change an inbound source")
+    @patch("/{source_id:str}", summary="Change an inbound source", opt={"permission": "sources:write"})
     async def update(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -241,7 +246,11 @@ class SourceController(Controller):
         call_after_commit(db_session, lambda: _wake_poller(request))
         return source_out(source, app_settings, pulls.get(source.id))
 
-    @get("/{source_id:str}/fetches", summary="A Meta source's leads fetched from the Graph API, newest first")
+    @get(
+        "/{source_id:str}/fetches",
+        summary="A Meta source's leads fetched from the Graph API, newest first",
+        opt={"permission": "sources:read"},
+    )
     async def list_fetches(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -260,6 +269,7 @@ class SourceController(Controller):
         "/{source_id:str}/fetches/{fetch_id:str}/retry",
         status_code=HTTP_200_OK,
         summary="Fetch a failed Meta lead again now",
+        opt={"permission": "sources:write"},
     )
     async def retry_fetch(
         self,
@@ -280,14 +290,22 @@ class SourceController(Controller):
         )
         return fetch_out(fetch)
 
-    @get("/{source_id:str}/activity", summary="What a source received: counts by outcome and reason, the last lead")
+    @get(
+        "/{source_id:str}/activity",
+        summary="What a source received: counts by outcome and reason, the last lead",
+        opt={"permission": "sources:read"},
+    )
     async def get_activity(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], source_id: FromPath[str]
     ) -> SourceActivityOut:
         source = await service.get_source(db_session, workspace_id=caller.workspace_id, source_id=source_id)
         return activity_out(source.id, await activity.counts_of(db_session, source.id))
 
-    @get("/{source_id:str}/payloads", summary="A source's last 50 requests, secrets redacted, and what each became")
+    @get(
+        "/{source_id:str}/payloads",
+        summary="A source's last 50 requests, secrets redacted, and what each became",
+        opt={"permission": "sources:read"},
+    )
     async def list_payloads(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], source_id: FromPath[str]
     ) -> SourcePayloadList:
@@ -302,6 +320,7 @@ class SourceController(Controller):
         "?method=GET the body is the query string a GET would carry): each lead's id, mapped values, values as "
         "stored, and every problem. Nothing is stored",
         before_request=_sample_as_sent,
+        opt={"permission": "sources:write"},
     )
     async def try_sample(
         self,
@@ -321,7 +340,12 @@ class SourceController(Controller):
             method=method,
         )
 
-    @delete("/{source_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Stop taking leads from a source")
+    @delete(
+        "/{source_id:str}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Stop taking leads from a source",
+        opt={"permission": "sources:write"},
+    )
     async def remove(
         self, db_session: NamedDependency[AsyncSession], caller: NamedDependency[Caller], source_id: FromPath[str]
     ) -> None:

@@ -18,7 +18,7 @@ from console.charts import Series, last_days, stacked_bars
 from core.database import utcnow
 from tests.conftest import make_settings
 from tests.ingest.conftest import INGEST, create_form, valid
-from workspaces.models import ConsoleSession
+from workspaces.models import ConsoleSession, Member
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -44,9 +44,9 @@ async def browser(console_settings: Settings) -> AsyncIterator[Client]:
         yield client
 
 
-async def sign_in(client: Client, key: str) -> str:
-    """Sign in with ``key``; the CSRF token of the new session."""
-    response = await client.post("/console/sign-in", data={"api_key": key})
+async def sign_in(client: Client, tenant: Tenant) -> str:
+    """Sign in as the tenant's owner; the CSRF token of the new session."""
+    response = await client.post("/console/sign-in", data={"email": tenant.email, "password": tenant.password})
     assert response.status_code == 303, response.text
     page = await client.get("/console")
     assert page.status_code == 200
@@ -55,33 +55,34 @@ async def sign_in(client: Client, key: str) -> str:
     return match.group(1)
 
 
-async def test_pages_need_a_session_from_a_live_key(browser: Client, tenant: Tenant) -> None:
+async def test_pages_need_a_members_session_and_api_keys_no_longer_open_the_console(
+    browser: Client, tenant: Tenant, db: Database
+) -> None:
     anonymous = await browser.get("/console/forms")
-    wrong = await browser.post("/console/sign-in", data={"api_key": "lw_not-a-key"})
-    signed_in = await browser.post("/console/sign-in", data={"api_key": tenant.key})
+    wrong = await browser.post("/console/sign-in", data={"email": tenant.email, "password": "not the password"})
+    with_key = await browser.post("/console/sign-in", data={"api_key": tenant.key})
+    key_as_password = await browser.post("/console/sign-in", data={"email": tenant.email, "password": tenant.key})
+    signed_in = await browser.post("/console/sign-in", data={"email": tenant.email, "password": tenant.password})
     cookie = signed_in.headers["set-cookie"]
     dashboard = await browser.get("/console")
-    spare = await browser.post("/api/v1/api-keys", json={"name": "spare"}, headers=tenant.headers)
-    revoked = await browser.delete(
-        f"/api/v1/api-keys/{await _key_id(browser, tenant)}",
-        headers={"Authorization": f"Bearer {spare.json()['key']}"},
-    )
-    after_revoking = await browser.get("/console")
+    async with db.session(write=True) as session:  # an operator disables the account
+        await session.execute(update(Member).where(Member.id == tenant.member_id).values(disabled_at=utcnow()))
+    after_disabling = await browser.get("/console")
 
     assert anonymous.status_code == 303
     assert anonymous.headers["location"] == "/console/sign-in?next=%2Fconsole%2Fforms"
-    assert wrong.status_code == 401
-    assert "not a live API key" in wrong.text
+    for refused in (wrong, with_key, key_as_password):
+        assert refused.status_code == 401
+        assert "do not match an account" in refused.text
     assert signed_in.headers["location"] == "/console"
-    assert tenant.key not in cookie  # the cookie names the key, it does not hold it
+    assert tenant.password not in cookie  # the cookie is a signed random token: it holds no credentials
     for attribute in ("HttpOnly", "SameSite=Strict", "Path=/console", "Max-Age=28800"):
         assert attribute.lower() in cookie.lower()
     assert dashboard.status_code == 200
     assert "Submissions per day" in dashboard.text
     assert "<svg" in dashboard.text
-    assert revoked.status_code == 204
-    assert after_revoking.status_code == 303
-    assert after_revoking.headers["location"].startswith("/console/sign-in")
+    assert after_disabling.status_code == 303
+    assert after_disabling.headers["location"].startswith("/console/sign-in")
 
 
 async def _key_id(client: Client, tenant: Tenant) -> str:
@@ -90,10 +91,10 @@ async def _key_id(client: Client, tenant: Tenant) -> str:
 
 
 async def test_sessions_expire_and_sign_out_ends_them(browser: Client, tenant: Tenant, db: Database) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     signed_out = await browser.post("/console/sign-out", data={"csrf": csrf})
     after = await browser.get("/console")
-    await sign_in(browser, tenant.key)
+    await sign_in(browser, tenant)
     value = browser.cookies.get("leadwire_console")
     assert value is not None
     fresh = await browser.get("/console")
@@ -111,14 +112,16 @@ async def test_sessions_expire_and_sign_out_ends_them(browser: Client, tenant: T
 
 
 async def test_every_post_needs_the_session_token_from_our_own_origin(browser: Client, tenant: Tenant) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     missing = await browser.post("/console/forms", data={"name": "A"})
     wrong = await browser.post("/console/forms", data={"name": "A", "csrf": csrf[:-2] + "xx"})
     elsewhere = await browser.post(
         "/console/forms", data={"name": "A", "csrf": csrf}, headers={"Origin": "https://evil.example"}
     )
     sign_in_elsewhere = await browser.post(
-        "/console/sign-in", data={"api_key": tenant.key}, headers={"Origin": "https://evil.example"}
+        "/console/sign-in",
+        data={"email": tenant.email, "password": tenant.password},
+        headers={"Origin": "https://evil.example"},
     )
     made = await browser.post(
         "/console/forms", data={"name": "A", "csrf": csrf}, headers={"Origin": "http://testserver.local"}
@@ -168,7 +171,7 @@ def _editor(csrf: str, version: int, **changes: Any) -> dict[str, Any]:
 
 
 async def test_a_marketer_builds_previews_publishes_and_embeds_a_form(browser: Client, tenant: Tenant) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     created = await browser.post("/console/forms", data={"name": "Book a demo", "csrf": csrf})
     form_id = created.headers["location"].split("/")[3].split("?")[0]
     preview = await browser.post(
@@ -221,7 +224,7 @@ async def test_leads_are_searched_exported_and_erased(browser: Client, tenant: T
     for form, email in ((contact, "asha@example.com"), (contact, "bo@example.org"), (other, "asha.two@example.com")):
         response = await browser.post(f"/f/{form['slug']}", json=valid(email=email))
         assert response.status_code == 201
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     dashboard = await browser.get("/console")
     everyone = await browser.get("/console/leads")
     by_text = await browser.get("/console/leads", params={"q": "ASHA"})
@@ -259,7 +262,7 @@ async def test_leads_are_searched_exported_and_erased(browser: Client, tenant: T
 async def test_a_new_signing_secret_is_shown_once_after_a_redirect(
     browser: Client, tenant: Tenant, receiver: Receiver
 ) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     refused = await browser.post("/console/webhooks", data={"csrf": csrf, "url": "ftp://x"})
     created = await browser.post("/console/webhooks", data={"csrf": csrf, "url": receiver.url, "description": "CRM"})
     shown = await browser.get(created.headers["location"])
@@ -304,7 +307,7 @@ async def test_a_new_signing_secret_is_shown_once_after_a_redirect(
 async def test_failed_deliveries_can_be_retried_and_endpoints_disabled(
     browser: Client, tenant: Tenant, receiver: Receiver
 ) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     created = await browser.post("/console/webhooks", data={"csrf": csrf, "url": receiver.url})
     endpoint_id = re.fullmatch(r"/console/webhooks/(ep_[0-9a-z]+)/secret", created.headers["location"])
     assert endpoint_id
@@ -339,7 +342,7 @@ async def test_failed_deliveries_can_be_retried_and_endpoints_disabled(
 async def test_api_keys_are_made_shown_once_and_revoked_from_the_console(
     browser: Client, tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     other_key_id = (await browser.get("/api/v1/api-keys", headers=other_tenant.headers)).json()["items"][0]["id"]
     own_key_id = (await browser.get("/api/v1/api-keys", headers=tenant.headers)).json()["items"][0]["id"]
     form = await create_form(browser, tenant)
@@ -358,12 +361,8 @@ async def test_api_keys_are_made_shown_once_and_revoked_from_the_console(
     refused_after = await browser.get("/api/v1/forms", headers={"Authorization": f"Bearer {new_key.group(1)}"})
     last = await browser.post(f"/console/keys/{own_key_id}/revoke", data={"csrf": csrf})
     await browser.post("/console/keys", data={"csrf": csrf, "name": "spare"})
-    session_cookie = browser.cookies.get("leadwire_console")
-    assert session_cookie
-    own = await browser.post(f"/console/keys/{own_key_id}/revoke", data={"csrf": csrf})
-    after_own = await browser.get("/console")
-    browser.cookies.set("leadwire_console", session_cookie, domain="testserver.local", path="/console")
-    replayed = await browser.get("/console")
+    first = await browser.post(f"/console/keys/{own_key_id}/revoke", data={"csrf": csrf})
+    after_first = await browser.get("/console")
 
     assert unnamed.status_code == 422
     assert "must be 1 to 100 visible characters" in unnamed.text
@@ -373,12 +372,13 @@ async def test_api_keys_are_made_shown_once_and_revoked_from_the_console(
     assert "set-cookie" not in created.headers
     assert (reloaded.status_code, reloaded.headers["location"]) == (303, "/console/settings?done=key_shown")
     assert works.status_code == 200
-    # The list shows names and prefixes, never a key; the audit log names the key that acted.
+    # The list shows names and prefixes, never a key; the audit log names the key or the member that acted.
     assert new_key.group(1) not in settings.text
     assert tenant.key not in settings.text
     assert "CRM sync" in settings.text
-    assert "(this session: revoking it signs you out)" in settings.text
-    assert re.search(r"first key</td>\s*<td><code>api_key.created</code>", settings.text)
+    assert "owner-ws-" in settings.text  # the member's own key names them
+    assert re.search(r"key first key</td>\s*<td>.*?</td>\s*<td><code>form.created</code>", settings.text)
+    assert re.search(r"owner-ws-[^<]*</td>\s*<td>.*?</td>\s*<td><code>api_key.created</code>", settings.text)
     assert f'<a href="/console/forms/{form["id"]}"><code>{form["id"]}</code></a>' in settings.text
     assert foreign.status_code == 404
     assert (await browser.get("/api/v1/forms", headers=other_tenant.headers)).status_code == 200
@@ -386,17 +386,16 @@ async def test_api_keys_are_made_shown_once_and_revoked_from_the_console(
     assert refused_after.status_code == 401
     assert last.status_code == 409
     assert "last live key" in last.text
-    # Revoking the key this session was opened with ends the session.
-    assert (own.status_code, own.headers["location"]) == (303, "/console/sign-in?done=own_key_revoked")
-    assert (after_own.status_code, after_own.headers["location"]) == (303, "/console/sign-in")
-    assert (replayed.status_code, replayed.headers["location"]) == (303, "/console/sign-in")
+    # Keys open the API only: revoking one leaves the member's console session alone.
+    assert (first.status_code, first.headers["location"]) == (303, "/console/settings?done=key_revoked")
+    assert after_first.status_code == 200
     assert (await browser.get("/api/v1/forms", headers=tenant.headers)).status_code == 401
 
 
 async def test_a_new_key_is_shown_only_to_the_session_and_page_it_was_made_for(
     browser: Client, tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     first_session = browser.cookies.get("leadwire_console")
     assert first_session
     other_key_id = (await browser.get("/api/v1/api-keys", headers=other_tenant.headers)).json()["items"][0]["id"]
@@ -404,10 +403,10 @@ async def test_a_new_key_is_shown_only_to_the_session_and_page_it_was_made_for(
     foreign = await browser.get(f"/console/keys/{other_key_id}/new")
     made = await browser.post("/console/keys", data={"csrf": csrf, "name": "second"})
     page = made.headers["location"]
-    # Signed in again with another key of the same workspace (another session in the same browser): the key was
-    # made for the first session, and waits for it.
+    # Signed in again (another session of the same member in the same browser): the key was made for the first
+    # session, and waits for it.
     third = (await browser.post("/api/v1/api-keys", json={"name": "third"}, headers=tenant.headers)).json()
-    await sign_in(browser, third["key"])
+    await sign_in(browser, tenant)
     elsewhere = await browser.get(page)
     browser.cookies.set("leadwire_console", first_session, domain="testserver.local", path="/console")
     other_page = await browser.get(f"/console/keys/{third['id']}/new")  # the right session, another page
@@ -428,7 +427,7 @@ async def test_another_workspace_sees_none_of_it(browser: Client, tenant: Tenant
     form = await create_form(browser, tenant)
     assert (await browser.post(f"/f/{form['slug']}", json=valid())).status_code == 201
     lead_id = (await browser.get("/api/v1/leads", headers=tenant.headers)).json()["items"][0]["id"]
-    csrf = await sign_in(browser, other_tenant.key)
+    csrf = await sign_in(browser, other_tenant)
 
     pages = [
         await browser.get(f"/console/forms/{form['id']}"),
@@ -470,7 +469,7 @@ async def test_the_editor_keeps_what_it_does_not_show(browser: Client, tenant: T
         {"name": "plan", "type": "select", "options": [{"value": "pro", "label": "Pro plan"}, "team"]},
     ]
     form = await create_form(browser, tenant, fields=fields, consents=[], settings={"language": "de"})
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     data = {
         "csrf": csrf,
         "version": str(form["version"]),
@@ -523,8 +522,9 @@ async def test_odd_input_and_odd_states_get_pages_not_errors(
     await browser.patch(f"/api/v1/endpoints/{endpoint['id']}", json={"status": "disabled"}, headers=tenant.headers)
 
     away = await browser.get(f"/console/leads/{lead_id}")
-    back = await browser.post(f"/console/sign-in?next=/console/leads/{lead_id}", data={"api_key": tenant.key})
-    elsewhere = await browser.post("/console/sign-in?next=//evil.example/x", data={"api_key": tenant.key})
+    credentials = {"email": tenant.email, "password": tenant.password}
+    back = await browser.post(f"/console/sign-in?next=/console/leads/{lead_id}", data=credentials)
+    elsewhere = await browser.post("/console/sign-in?next=//evil.example/x", data=credentials)
     csrf = _CSRF.search((await browser.get("/console")).text)
     assert csrf
     token = csrf.group(1)
@@ -560,7 +560,7 @@ async def test_a_lead_shows_where_each_consent_stands_and_the_team_withdraws_one
     form = await create_form(browser, tenant)
     await browser.post(f"/f/{form['slug']}", json=valid(consent=["sales_contact", "marketing"]))
     await browser.post(f"/f/{form['slug']}", json=valid(consent=["sales_contact"], message="no box ticked"))
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     lead_id = re.findall(r'href="/console/leads/(lead_[^"]+)"', (await browser.get("/console/leads")).text)[0]
 
     before = await browser.get(f"/console/leads/{lead_id}")

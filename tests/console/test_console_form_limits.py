@@ -14,7 +14,7 @@ __all__ = ("browser", "console_settings")
 
 
 async def test_the_editor_names_the_limit_a_form_goes_over(browser: Client, tenant: Tenant) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     created = await browser.post("/console/forms", data={"name": "Book a demo", "csrf": csrf})
     form_id = created.headers["location"].split("/")[3].split("?")[0]
     countries = "\n".join(f"Country {i}" for i in range(501))

@@ -16,7 +16,7 @@ __all__ = ("browser", "console_settings")  # fixtures, used by name
 
 
 async def test_creating_a_form_says_so_and_the_editor_explains_double_opt_in(browser: Client, tenant: Tenant) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     created = await browser.post("/console/forms", data={"name": "Book a demo", "csrf": csrf})
     editor = await browser.get(created.headers["location"])
 
@@ -31,7 +31,7 @@ async def test_creating_a_form_says_so_and_the_editor_explains_double_opt_in(bro
 
 
 async def test_the_live_preview_and_the_editor_say_what_is_wrong_in_words(browser: Client, tenant: Tenant) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     created = await browser.post("/console/forms", data={"name": "Book a demo", "csrf": csrf})
     form_id = created.headers["location"].split("/")[3].split("?")[0]
 
@@ -58,7 +58,7 @@ async def test_the_form_page_gives_html_for_your_own_pages_and_shows_spam_with_i
     await browser.post(
         f"/f/{form['slug']}", data={"name": "A", "email": "bot@example.com", "consent": "sales_contact", "_hp": "x"}
     )
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     page = await browser.get(f"/console/forms/{form['id']}")
     listing = await browser.get("/console/forms")
     turned_on = await browser.post(

@@ -1,7 +1,7 @@
 """Console sessions live on the server, and a new secret crosses its one redirect in the session's row, encrypted.
 
 Signing out ends the session itself, not just the browser's copy of the cookie; "Sign out everywhere" ends every
-session of the workspace. No cookie ever holds a secret, in clear or base64 under a signature, and a second visit to
+session of the member. No cookie ever holds a secret, in clear or base64 under a signature, and a second visit to
 the page that showed one shows nothing (issue 14, items 4 and 5).
 """
 
@@ -73,7 +73,7 @@ async def _raw_reveals(db: Database) -> list[Any]:
 
 
 async def test_a_signed_out_session_cannot_be_replayed(browser: Client, tenant: Tenant) -> None:  # noqa: F811
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     cookie = browser.cookies.get(COOKIE)
     assert cookie
     signed_out = await browser.post("/console/sign-out", data={"csrf": csrf})
@@ -89,21 +89,21 @@ async def test_a_signed_out_session_cannot_be_replayed(browser: Client, tenant: 
     assert forms == []
 
 
-async def test_signing_out_everywhere_ends_every_session_of_the_workspace(
+async def test_signing_out_everywhere_ends_every_session_of_the_member(
     browser: Client,  # noqa: F811
     tenant: Tenant,
     other_tenant: Tenant,
 ) -> None:
-    await sign_in(browser, tenant.key)
+    await sign_in(browser, tenant)
     session_b = browser.cookies.get(COOKIE)
-    await sign_in(browser, other_tenant.key)
+    await sign_in(browser, other_tenant)
     other_workspace = browser.cookies.get(COOKIE)
-    csrf_a = await sign_in(browser, tenant.key)
+    csrf_a = await sign_in(browser, tenant)
     session_a = browser.cookies.get(COOKIE)
     assert session_a
     assert session_b
     assert other_workspace
-    settings = await browser.get("/console/settings")
+    settings = await browser.get("/console/account")
     without_token = await browser.post("/console/sign-out-everywhere", data={})
     everywhere = await browser.post("/console/sign-out-everywhere", data={"csrf": csrf_a})
     after = {
@@ -119,9 +119,9 @@ async def test_signing_out_everywhere_ends_every_session_of_the_workspace(
     assert "max-age=0" in everywhere.headers["set-cookie"].lower()
     assert (after["a"].status_code, after["a"].headers.get("location")) == (303, "/console/sign-in")
     assert (after["b"].status_code, after["b"].headers.get("location")) == (303, "/console/sign-in")
-    assert after["other"].status_code == 200  # another workspace's session is not this workspace's to end
+    assert after["other"].status_code == 200  # another member's session is not this member's to end
     assert events[0]["action"] == "console.signed_out_everywhere"
-    assert events[0]["target_type"] == "workspace"
+    assert events[0]["target_type"] == "member"
     assert events[0]["details"] == {"sessions": 2}
 
 
@@ -130,7 +130,7 @@ async def test_a_new_secret_is_in_no_cookie_and_a_second_visit_shows_nothing(
     tenant: Tenant,
     receiver: Receiver,
 ) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     created = await browser.post("/console/webhooks", data={"csrf": csrf, "url": receiver.url})
     page = created.headers["location"]
     sent_with_it = {COOKIE: browser.cookies.get(COOKIE) or "", **dict(_set_cookies(created))}
@@ -163,7 +163,7 @@ async def test_the_secret_on_its_way_is_stored_encrypted_and_only_until_it_is_sh
     db: Database,
     console_settings: Settings,  # noqa: F811
 ) -> None:
-    csrf = await sign_in(browser, tenant.key)
+    csrf = await sign_in(browser, tenant)
     made = await browser.post("/console/keys", data={"csrf": csrf, "name": "CRM sync"})
     waiting = await _raw_reveals(db)
     shown = await browser.get(made.headers["location"])
@@ -184,7 +184,7 @@ async def test_the_secret_on_its_way_is_stored_encrypted_and_only_until_it_is_sh
 
 
 async def test_a_session_records_when_it_was_last_used(browser: Client, tenant: Tenant, db: Database) -> None:  # noqa: F811
-    await sign_in(browser, tenant.key)
+    await sign_in(browser, tenant)
     long_ago = utcnow() - timedelta(minutes=10)
     async with db.session(write=True) as session:
         await session.execute(update(ConsoleSession).values(last_seen_at=long_ago))

@@ -115,7 +115,7 @@ async def test_rotation_re_encrypts_under_the_first_key_so_the_old_one_can_go(
 
     both = Database(make_settings(database_url, encryption_keys=f"{new},{old}"))
     async with both.session(write=True) as session:
-        assert await reencrypt_secrets(session, batch=2) == 4  # pages of two: every row, once
+        assert await reencrypt_secrets(session, batch=2) == 5  # in pages of two: endpoint, sources, owner
     await both.dispose()
 
     only_new = Database(make_settings(database_url, encryption_keys=new))

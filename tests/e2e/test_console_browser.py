@@ -1,8 +1,9 @@
-"""A marketer's whole first hour in the console, in Debian's Chromium: from an API key to signed leads in their CRM.
+"""A marketer's whole first hour in the console, in Debian's Chromium: from signing in to signed leads in their CRM.
 
-Sign in, build a form, publish it, copy its snippet into a page on another origin, add the CRM's endpoint, submit
-through the embedded form, find the lead; then break the receiver, watch the delivery fail, fix it, press retry and
-see it succeed. With ``LEADWIRE_SCREENSHOT_DIR`` set (``make screenshots``), each console page is saved there.
+Sign in with email and password, build a form, publish it, copy its snippet into a page on another origin, add the
+CRM's endpoint, submit through the embedded form, find the lead; then break the receiver, watch the delivery fail,
+fix it, press retry and see it succeed. A second member, added by the owner, signs in with the one-time password.
+With ``LEADWIRE_SCREENSHOT_DIR`` set (``make screenshots``), each console page is saved there.
 """
 
 from __future__ import annotations
@@ -53,12 +54,13 @@ async def _until_text(page: Page, url: str, text: str, seconds: float = 20.0) ->
     raise AssertionError(f"{text!r} never appeared on {url}")
 
 
-async def _sign_in(page: Page, console: str, key: str) -> None:
-    """Any console page sends a stranger to sign in; the key gets them in."""
+async def _sign_in(page: Page, console: str, tenant: Tenant) -> None:
+    """Any console page sends a stranger to sign in; the owner's email and password get them in."""
     await page.goto(console)
     assert page.url.startswith(f"{console}/sign-in")
     await _shot(page, "sign-in")
-    await page.get_by_label("API key").fill(key)
+    await page.get_by_label("Email address").fill(tenant.email)
+    await page.get_by_label("Password").fill(tenant.password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(console)
 
@@ -97,7 +99,7 @@ async def _submit_embedded(page: Page, site: Site, name: str, email: str) -> Non
     await frame.get_by_text("Thank").first.wait_for()
 
 
-async def test_from_an_api_key_to_signed_leads_and_a_retried_delivery(
+async def test_from_signing_in_to_signed_leads_and_a_retried_delivery(
     browser: Browser,  # noqa: F811
     site: Site,  # noqa: F811
     tenant: Tenant,
@@ -108,7 +110,7 @@ async def test_from_an_api_key_to_signed_leads_and_a_retried_delivery(
     page = await context.new_page()
     console = f"{site.base}/console"
 
-    await _sign_in(page, console, tenant.key)
+    await _sign_in(page, console, tenant)
 
     # Build a form from scratch and publish it.
     await _build_form(page, site)
@@ -163,7 +165,14 @@ async def test_from_an_api_key_to_signed_leads_and_a_retried_delivery(
         for (_, body), status in zip(receiver.requests, receiver.statuses, strict=True)
     )
 
-    for name, path in (("dashboard", ""), ("forms", "/forms"), ("settings", "/settings"), ("webhooks", "/webhooks")):
+    for name, path in (
+        ("dashboard", ""),
+        ("forms", "/forms"),
+        ("settings", "/settings"),
+        ("members", "/members"),
+        ("account", "/account"),
+        ("webhooks", "/webhooks"),
+    ):
         await page.goto(console + path)
         await _shot(page, name)
     await page.get_by_role("link", name=receiver.url).click()
@@ -179,12 +188,12 @@ async def test_signing_out_everywhere_ends_the_session_in_another_browser(
     console = f"{site.base}/console"
     here, there = await browser.new_context(), await browser.new_context()
     page, other = await here.new_page(), await there.new_page()
-    await _sign_in(page, console, tenant.key)
-    await _sign_in(other, console, tenant.key)
+    await _sign_in(page, console, tenant)
+    await _sign_in(other, console, tenant)
 
-    await page.get_by_role("link", name="Settings").click()
+    await page.get_by_role("link", name="owner-").click()  # the member's name opens their account page
     await page.get_by_role("button", name="Sign out everywhere").click()
-    await page.get_by_text("Every console session of the workspace has ended").wait_for()
+    await page.get_by_text("Every one of your console sessions has ended").wait_for()
     await other.goto(f"{console}/leads")
     await page.goto(console)
 
@@ -213,7 +222,8 @@ async def test_console_pages_have_no_serious_accessibility_findings(
     console = f"{site.base}/console"
     await page.goto(f"{console}/sign-in")
     results = {"sign-in": await axe_violations(page)}
-    await page.get_by_label("API key").fill(tenant.key)
+    await page.get_by_label("Email address").fill(tenant.email)
+    await page.get_by_label("Password").fill(tenant.password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(console)
     for path in (
@@ -226,6 +236,8 @@ async def test_console_pages_have_no_serious_accessibility_findings(
         f"/webhooks/{endpoint['id']}",
         "/deliveries",
         f"/deliveries/{delivery_id}",
+        "/members",
+        "/account",
         "/settings",
     ):
         await page.goto(console + path)
@@ -237,3 +249,49 @@ async def test_console_pages_have_no_serious_accessibility_findings(
     await context.close()
 
     assert serious_findings(results) == {name: [] for name in results}
+
+
+async def test_a_new_member_signs_in_changes_their_password_and_sees_their_sessions(
+    browser: Browser,  # noqa: F811
+    site: Site,  # noqa: F811
+    tenant: Tenant,
+) -> None:
+    """The owner adds an editor in the Members page; the editor signs in with the one-time password shown there,
+    chooses their own, and finds only what an editor may use."""
+    console = f"{site.base}/console"
+    owner_context, editor_context = await browser.new_context(), await browser.new_context()
+    owner, editor = await owner_context.new_page(), await editor_context.new_page()
+    await _sign_in(owner, console, tenant)
+    await owner.get_by_role("link", name="Members").click()
+    await owner.get_by_label("Email address").fill("grace@example.com")
+    await owner.get_by_label("Role", exact=True).select_option("editor")
+    await owner.get_by_role("button", name="Add").click()
+    one_time = await owner.locator("#secret").input_value()
+    await _shot(owner, "new-member")
+
+    await editor.goto(f"{console}/sign-in")
+    await editor.get_by_label("Email address").fill("grace@example.com")
+    await editor.get_by_label("Password").fill(one_time)
+    await editor.get_by_role("button", name="Sign in").click()
+    await editor.wait_for_url(console)
+    nav = await editor.get_by_role("navigation", name="Console").inner_text()
+    await editor.get_by_role("link", name="grace").click()
+    await editor.get_by_label("Current password").fill(one_time)
+    await editor.get_by_label("New password").fill("password1234")  # common: refused, with the reason
+    await editor.get_by_role("button", name="Change password").click()
+    await editor.get_by_text("this is one of the most common passwords").wait_for()
+    await editor.get_by_label("Current password").fill(one_time)
+    await editor.get_by_label("New password").fill("a lighthouse in the fog")
+    await editor.get_by_role("button", name="Change password").click()
+    await editor.get_by_text("Your password is changed").wait_for()
+    sessions = await editor.locator("#sessions + p + table tbody tr").count()
+    await editor.goto(f"{console}/members")
+    refused = await editor.content()
+
+    assert "Forms" in nav
+    assert "Members" not in nav
+    assert "Settings" not in nav
+    assert sessions == 1
+    assert "Your role does not allow this" in refused
+    await owner_context.close()
+    await editor_context.close()

@@ -234,7 +234,7 @@ def test_the_image_s_files_install_and_serve_in_production_from_an_empty_directo
             assert 'name="email"' in form.text
             sign_in = httpx.get(f"{base}/console/sign-in")
             assert sign_in.status_code == 200, sign_in.text
-            assert "API key" in sign_in.text
+            assert "Email address" in sign_in.text
         finally:
             process.terminate()
             process.wait(timeout=15)

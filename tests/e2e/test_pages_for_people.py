@@ -90,9 +90,13 @@ async def test_signing_in_at_another_name_of_this_server_says_which_address_to_u
         # The browser is at http://localhost:PORT, a name of the same server that the public address does not use.
         at_localhost = {"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"}
         page = await client.get("/console/sign-in", headers={"Host": f"localhost:{port}"})
-        posted = await client.post("/console/sign-in", data={"api_key": "lw_x"}, headers=at_localhost)
+        posted = await client.post(
+            "/console/sign-in", data={"email": "ada@example.com", "password": "x"}, headers=at_localhost
+        )
         foreign = await client.post(
-            "/console/sign-in", data={"api_key": "lw_x"}, headers={"Origin": "http://evil.test"}
+            "/console/sign-in",
+            data={"email": "ada@example.com", "password": "x"},
+            headers={"Origin": "http://evil.test"},
         )
 
     for answer in (page, posted):

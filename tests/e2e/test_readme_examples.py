@@ -43,6 +43,7 @@ NOT_RUN = {
     ".venv/bin/python bench/ingest.py": "minutes long: tests/e2e/test_bench_ingest_smoke.py",
     ".venv/bin/python bench/memory.py": "minutes long: tests/e2e/test_bench_memory_smoke.py",
     ".venv/bin/python bench/scaleout.py": "minutes long: tests/e2e/test_bench_scaleout_smoke.py",
+    "leadwire workspace list": "names a workspace of its own: tests/e2e/test_member_cli.py runs these commands",
 }
 
 _CURL_FAILS_LOUDLY = """

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.errors import Conflict
-from workspaces import service as workspaces
+from workspaces import keys as workspaces
 from workspaces.models import ApiKey
 
 if TYPE_CHECKING:

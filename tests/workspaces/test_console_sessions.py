@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, text, update
 
 from core.database import utcnow
+from workspaces import members, sessions
 from workspaces import service as workspaces
-from workspaces import sessions
-from workspaces.models import ConsoleSession
+from workspaces.models import ConsoleSession, Member, Membership
 
 if TYPE_CHECKING:
     from core.database import Database
@@ -20,18 +20,28 @@ if TYPE_CHECKING:
 _DAY = 86_400
 
 
-async def _open(db: Database, tenant: Tenant, *, user_agent: str | None = "Firefox") -> tuple[str, str]:
-    """A new session of the tenant's first key: its token and its id."""
+_IDLE = 1_800
+
+
+async def _open(
+    db: Database, tenant: Tenant, *, user_agent: str | None = "Firefox", address: str | None = "203.0.113.0"
+) -> tuple[str, str]:
+    """A new session of the tenant's owner: its token and its id."""
     async with db.session(write=True) as session:
-        caller = await workspaces.authenticate(session, tenant.key)
-        assert caller
-        token, live = await sessions.open_session(session, caller=caller, lifetime_seconds=_DAY, user_agent=user_agent)
-    return token, live.id
+        token = await sessions.open_session(
+            session,
+            member_id=tenant.member_id,
+            workspace_id=tenant.workspace_id,
+            lifetime_seconds=_DAY,
+            user_agent=user_agent,
+            address=address,
+        )
+    return token, hashlib.sha256(token.encode()).hexdigest()
 
 
 async def _find(db: Database, token: str) -> sessions.LiveSession | None:
     async with db.session(write=False) as session:
-        return await sessions.find_session(session, token)
+        return await sessions.find_session(session, token, idle_seconds=_IDLE)
 
 
 async def _take(db: Database, session_id: str, path: str) -> sessions.Revealed | None:
@@ -87,7 +97,7 @@ async def test_a_secret_is_taken_once_by_its_own_page_within_two_minutes(db: Dat
     assert left is None  # a late secret is dropped, not kept
 
 
-async def test_signing_out_revoking_the_key_or_signing_out_everywhere_ends_sessions(
+async def test_signing_out_or_signing_out_everywhere_ends_sessions(
     db: Database, tenant: Tenant, other_tenant: Tenant
 ) -> None:
     token_a, id_a = await _open(db, tenant)
@@ -98,45 +108,84 @@ async def test_signing_out_revoking_the_key_or_signing_out_everywhere_ends_sessi
         await sessions.end_session(session, id_a)
     after_sign_out = (await _find(db, token_a), await _find(db, token_b))
     async with db.session(write=True) as session:
-        ended = await sessions.end_workspace_sessions(session, workspace_id=tenant.workspace_id, actor="cli")
-    token_c, id_c = await _open(db, tenant)  # signing in clears away the ended sessions of the workspace
+        ended = await sessions.end_member_sessions(
+            session, member_id=tenant.member_id, workspace_id=tenant.workspace_id, actor="cli"
+        )
+    token_c, _ = await _open(db, tenant)  # signing in clears away the member's ended sessions
     async with db.session(write=True) as session:
         remaining = list(await session.scalars(select(ConsoleSession.id).order_by(ConsoleSession.id)))
-        spare, _ = await workspaces.create_api_key(session, workspace_id=tenant.workspace_id, name="spare", actor="cli")
-        caller = await workspaces.authenticate(session, tenant.key)
-        assert caller
-        await workspaces.revoke_api_key(
-            session, workspace_id=tenant.workspace_id, key_id=caller.api_key_id, actor="cli"
-        )
         events, _ = await workspaces.list_audit_events(session, workspace_id=tenant.workspace_id, limit=5, cursor=None)
-        revoked = await session.get(ConsoleSession, id_c)
 
     assert after_sign_out[0] is None
     assert after_sign_out[1] is not None
     assert ended == 1
     assert await _find(db, token_b) is None
     assert await _take(db, id_b, "/console/keys/key_1/new") is None  # its secret went with it
-    assert await _find(db, token_other) is not None  # another workspace's session
+    assert await _find(db, token_other) is not None  # another member's session
     assert id_a not in remaining
     assert id_b not in remaining
-    assert len(remaining) == 2  # this workspace's new session and the other workspace's
-    assert await _find(db, token_c) is None
-    assert revoked is not None
-    assert revoked.revoked_at is not None
-    assert spare.revoked_at is None
+    assert len(remaining) == 2  # this member's new session and the other member's
+    assert await _find(db, token_c) is not None
     signed_out = next(e for e in events if e.action == "console.signed_out_everywhere")
-    assert (signed_out.target_type, signed_out.details) == ("workspace", {"sessions": 1})
+    assert (signed_out.target_type, signed_out.details) == ("member", {"sessions": 1})
 
 
-async def test_a_session_needs_its_key_to_be_live(db: Database, tenant: Tenant) -> None:
+async def test_a_session_idles_out_and_follows_its_members_standing(db: Database, tenant: Tenant) -> None:
+    token, _ = await _open(db, tenant)
+    fresh = await _find(db, token)
+    async with db.session(write=True) as session:  # used 31 minutes ago: past the idle timeout
+        await session.execute(update(ConsoleSession).values(last_seen_at=utcnow() - timedelta(seconds=_IDLE + 60)))
+    idle = await _find(db, token)
     token, _ = await _open(db, tenant)
     async with db.session(write=True) as session:
-        await workspaces.create_api_key(session, workspace_id=tenant.workspace_id, name="spare", actor="cli")
-        caller = await workspaces.authenticate(session, tenant.key)
-        assert caller is not None
-        # Revoked behind the service's back (as an older version did): the join on the key still ends the session.
-        await session.execute(
-            text("UPDATE api_key SET revoked_at = created_at WHERE id = :id"), {"id": caller.api_key_id}
+        await session.execute(update(Membership).values(role="viewer"))
+    demoted = await _find(db, token)
+    async with db.session(write=True) as session:
+        await session.execute(update(Member).where(Member.id == tenant.member_id).values(disabled_at=utcnow()))
+    disabled = await _find(db, token)
+
+    assert fresh is not None
+    assert (fresh.role, fresh.member_id, fresh.email) == ("owner", tenant.member_id, tenant.email)
+    assert idle is None
+    assert demoted is not None
+    assert demoted.role == "viewer"  # read on every request, never kept in the session
+    assert disabled is None
+
+
+async def test_a_member_lists_their_sessions_and_ends_only_their_own(
+    db: Database, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    iphone = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.5 Mobile/15E148 Safari/604.1"
+    )
+    _, laptop = await _open(db, tenant, user_agent=firefox)
+    phone_token, phone = await _open(db, tenant, user_agent=iphone, address="2001:db8:1::")
+    _, theirs = await _open(db, other_tenant)
+    async with db.session(write=False) as session:
+        listed = await sessions.list_member_sessions(session, member_id=tenant.member_id, idle_seconds=_IDLE)
+    async with db.session(write=True) as session:
+        not_mine = await sessions.end_member_session(session, member_id=tenant.member_id, session_id=theirs)
+        mine = await sessions.end_member_session(session, member_id=tenant.member_id, session_id=phone)
+
+    assert {(s.id, s.device, s.address) for s in listed} == {
+        (laptop, "Firefox on Linux", "203.0.113.0"),
+        (phone, "Safari on iPhone", "2001:db8:1::"),
+    }
+    assert not_mine is False
+    assert mine is True
+    assert await _find(db, phone_token) is None
+
+
+async def test_a_new_password_ends_every_other_session_of_the_member(db: Database, tenant: Tenant) -> None:
+    token_here, id_here = await _open(db, tenant)
+    token_there, _ = await _open(db, tenant)
+    async with db.session(write=True) as session:
+        ended = await members.set_password(
+            session, member_id=tenant.member_id, password_hash="$argon2id$x", actor="cli", keep_session=id_here
         )
 
-    assert await _find(db, token) is None
+    assert ended == 1
+    assert await _find(db, token_here) is not None
+    assert await _find(db, token_there) is None

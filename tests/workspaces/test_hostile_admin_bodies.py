@@ -73,12 +73,24 @@ async def _things_of(client: Client, tenant: Tenant) -> dict[str, str]:
         "key_id": key.json()["id"],
         "lead_id": lead["id"],
         "delivery_id": delivery["id"],
+        "member_id": tenant.member_id,
+        "fetch_id": "fetch_00000000000000000000000000",  # a Meta source's fetch: none exists, so the answer is 404
     }
 
 
 async def _snapshot(client: Client, tenant: Tenant) -> dict[str, Any]:
     """Everything the workspace can read about itself through the API."""
-    lists = ("forms", "endpoints", "sources", "api-keys", "audit-events", "deliveries", "leads", "submissions")
+    lists = (
+        "forms",
+        "endpoints",
+        "sources",
+        "api-keys",
+        "audit-events",
+        "deliveries",
+        "leads",
+        "submissions",
+        "members",
+    )
     snapshot: dict[str, Any] = {"workspace": (await client.get("/api/v1/workspace", headers=tenant.headers)).json()}
     for name in lists:
         response = await client.get(f"/api/v1/{name}", params={"limit": 100}, headers=tenant.headers)
