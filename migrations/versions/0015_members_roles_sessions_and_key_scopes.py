@@ -5,7 +5,7 @@ were opened with API keys, which no longer open the console: they are dropped, a
 members' sessions.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03 09:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql
 import core.database
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
