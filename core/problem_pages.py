@@ -40,15 +40,13 @@ PROBLEM_PAGES: dict[str, ProblemPage] = {
     "forbidden": ProblemPage(
         403,
         "Forbidden",
-        "Your role in the workspace, or your API key's scopes, do not allow this. An owner or admin can change roles "
-        "and make keys with other scopes.",
+        "Your role in the workspace, or your API key's scopes, do not allow this (an owner or admin can change roles "
+        "and make keys with other scopes); or the thing is switched off for anyone, such as a source its owner "
+        "disabled.",
     ),
     "sign-in": ProblemPage(401, "Sign in", "The console session has ended or never began: sign in again."),
     "csrf": ProblemPage(
         403, "Forbidden", "The console form was sent without its anti-forgery token, or from another site. Reload."
-    ),
-    "forbidden": ProblemPage(
-        403, "Forbidden", "Understood, but refused to anyone: the source behind this address is disabled by its owner."
     ),
     "not-found": ProblemPage(404, "Not found", "No such thing, or not one that this workspace can see."),
     "request-timeout": ProblemPage(
