@@ -82,6 +82,13 @@ _NOTICES = {
     "was not copied.",
     "role_changed": "The role is changed: it applies from their next request.",
     "member_removed": "The member is removed: their sessions here ended and their keys here are revoked.",
+    "secrets_shown": "A source's secrets are shown only once, and these were. If one was not copied, delete the "
+    "source and add another.",
+    "source_enabled": "The source is enabled: it takes what its sender pushes.",
+    "source_disabled": "The source is disabled: it refuses what its sender pushes until you enable it again.",
+    "source_deleted": "The source is deleted: its URL takes nothing more. What it sent stays.",
+    "fetch_retried": "The lead will be fetched again in a moment.",
+    "fetch_not_retried": "Not fetched again: it is already stored, or waiting for its next attempt.",
     "secret_shown": "A signing secret is shown only once, and this one was. If it was not copied, rotate it to "
     "make a new one.",
 }

@@ -1,7 +1,8 @@
 """The console's router: every page group's handlers under ``/console``, its script, and its error pages.
 
 Each page group has a module of its own (``signing_in``, ``dashboard``, ``form_pages``, ``lead_pages``,
-``webhook_pages``, ``settings_pages``, ``account_pages``, ``member_pages``) over ``console.pages``, which they share.
+``source_pages``, ``webhook_pages``, ``settings_pages``, ``account_pages``, ``member_pages``) over ``console.pages``,
+which they share.
 Every page declares its permission, checked by ``console.pages.require_permission`` against the member's role; every
 page but sign-in needs a session (``console.session``); every POST needs its CSRF token.
 """
@@ -33,6 +34,15 @@ from console.pages import PUBLIC, page, provide_user, require_permission
 from console.session import CsrfFailed, SignInRequired, clear_cookie
 from console.settings_pages import audit_export, key_create, key_new, key_revoke, settings_page
 from console.signing_in import sign_in, sign_in_page, sign_out, sign_out_everywhere
+from console.source_creation import source_create, source_created, source_new
+from console.source_pages import (
+    source_delete,
+    source_fetch_retry,
+    source_mapping,
+    source_page,
+    source_status,
+    sources_list,
+)
 from console.webhook_pages import (
     deliveries_list,
     delivery_page,
@@ -110,6 +120,15 @@ console_router = Router(
         lead_withdraw,
         lead_export,
         lead_erase,
+        sources_list,
+        source_new,
+        source_create,
+        source_created,
+        source_page,
+        source_status,
+        source_mapping,
+        source_delete,
+        source_fetch_retry,
         webhooks,
         endpoint_create,
         endpoint_secret,

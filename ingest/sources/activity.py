@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from ingest.sources.models import Source
     from ingest.sources.payloads import Received
 
-__all__ = ("MAX_PAYLOADS", "SourceActivity", "counts_of", "of", "reason_of", "recent_payloads")
+__all__ = ("MAX_PAYLOADS", "SourceActivity", "counts_by_source", "counts_of", "of", "reason_of", "recent_payloads")
 
 logger = logging.getLogger("leadwire.sources")
 MAX_PAYLOADS = 50
@@ -282,6 +282,15 @@ async def counts_of(session: AsyncSession, source_id: str) -> list[SourceCount]:
     """The source's counts, one row per outcome and reason."""
     rows = await session.scalars(select(SourceCount).where(SourceCount.source_id == source_id))
     return list(rows)
+
+
+async def counts_by_source(session: AsyncSession, source_ids: list[str]) -> dict[str, list[SourceCount]]:
+    """The counts of each of these sources (one query for a list of them), one row per outcome and reason."""
+    found: dict[str, list[SourceCount]] = {source_id: [] for source_id in source_ids}
+    if source_ids:
+        for row in await session.scalars(select(SourceCount).where(SourceCount.source_id.in_(source_ids))):
+            found[row.source_id].append(row)
+    return found
 
 
 async def recent_payloads(session: AsyncSession, source_id: str) -> list[SourcePayload]:
