@@ -140,4 +140,5 @@ async def source_created(
         setup=setup_html(kind),
         url=source_url(app_settings, source),
         secrets=secrets,
+        pulls="pull" in source.secrets,
     )

@@ -78,10 +78,16 @@ def _count(form: FormMultiDict, name: str) -> int:
         return 0
 
 
+def _label(field: str) -> str:
+    if field.startswith("pull."):
+        return f"Pull credential {field.removeprefix('pull.')}"
+    return _LABELS.get(field, field)
+
+
 def words_for(exc: ValidationFailed | msgspec.ValidationError) -> list[str]:
     """One line per problem, naming the input as the page labels it, never a schema's own text."""
     if isinstance(exc, ValidationFailed):
-        return [f"{_LABELS.get(e.field, e.field)}: {e.message}" for e in exc.errors]
+        return [f"{_label(e.field)}: {e.message}" for e in exc.errors]
     message, _, where = str(exc).partition(" - at `$.")
     path = re.sub(r"\[[^\]]*\]", "", where.rstrip("`"))
     path = path if path in _LABELS else path.split(".")[0]
@@ -100,26 +106,14 @@ def takes_secret(kind: Provider) -> bool:
     return kind.auth is not None and kind.auth.type in _PRESET_SECRETS
 
 
-def pull_credentials(kind: Provider) -> list[str] | None:
-    """The credentials a pulling provider takes, by name; None when it pulls but does not say (key=value lines)."""
-    api = getattr(kind, "pull", None)  # the pull API's description, where the provider has one
-    names = getattr(api, "credentials", None)
-    return list(names) if names else None
+def pull_credentials(kind: Provider) -> list[str]:
+    """The credentials a pulling provider takes, by name (none for a kind that does not pull)."""
+    return list(kind.pull.credentials) if kind.pull is not None else []
 
 
 def _pull(form: FormMultiDict, kind: Provider) -> dict[str, str] | None:
-    names = pull_credentials(kind)
-    if names is not None:
-        given = {name: _text(form, f"pull-{name}") for name in names}
-    else:
-        lines = [line.strip() for line in str(form.get("pull") or "").splitlines() if line.strip()]
-        given = {}
-        for line in lines:
-            name, sep, value = line.partition("=")
-            if not sep or not name.strip():
-                raise ValidationFailed([FieldError("pull", "invalid", f"write each as name=value, not '{line[:40]}'")])
-            given[name.strip()] = value.strip()
-    return given if any(given.values()) else None
+    given = {name: _text(form, f"pull-{name}") for name in pull_credentials(kind)}
+    return given if any(given.values()) or (kind.pull is not None and not kind.methods) else None
 
 
 def _auth(form: FormMultiDict, kind: Provider) -> dict[str, Any] | None:
@@ -142,11 +136,8 @@ def _auth(form: FormMultiDict, kind: Provider) -> dict[str, Any] | None:
 
 
 def creation_values(form: FormMultiDict, kind: Provider) -> dict[str, Any]:
-    """The posted form as the admin API's ``SourceCreate``.
-
-    Raises:
-        ValidationFailed: Pull credentials that are not ``name=value`` lines.
-    """
+    """The posted form as the admin API's ``SourceCreate``: pull credentials when any is given, or when the kind
+    takes no pushes (the service says which are missing)."""
     values: dict[str, Any] = {
         "kind": kind.kind,
         "form_id": _text(form, "form"),
@@ -155,7 +146,7 @@ def creation_values(form: FormMultiDict, kind: Provider) -> dict[str, Any]:
     }
     if (auth := _auth(form, kind)) is not None:
         values["auth"] = auth
-    if kind.pulls and (pull := _pull(form, kind)) is not None:
+    if (pull := _pull(form, kind)) is not None:
         values["pull"] = pull
     for name in ("google_key", "meta_app_secret", "meta_page_access_token", "meta_verify_token"):
         if value := _text(form, name):

@@ -19,7 +19,7 @@ from console.source_editor import mapping_rows, mapping_values, words_for
 from console.source_views import REASONS, auth_words, counts_of, kind_of, payload_view, setup_html, source_url
 from core.errors import Conflict, FieldError, ValidationFailed
 from forms import service as forms
-from ingest.sources import activity, fetches, service
+from ingest.sources import activity, fetches, pull_schedule, service
 from ingest.sources.providers import PROVIDERS
 from ingest.sources.schemas import SourceUpdate
 from leads.views import source_payload_out
@@ -77,10 +77,12 @@ async def source_page_of(
         failed, _ = await fetches.list_fetches(
             session, workspace_id=user.workspace_id, source_id=source.id, status="failed", limit=50, cursor=None
         )
+    pulls = await pull_schedule.pull_states(session, [source.id])
     return page(
         request,
         "source",
         user,
+        pull=pulls.get(source.id),
         status_code=status_code,
         errors=errors or [],
         source=source,

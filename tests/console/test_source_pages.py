@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from tests.conftest import make_settings
+from tests.fakes.indiamart import FakeIndiaMart, indiamart_lead
 from tests.ingest.conftest import INGEST, create_form, serve
 from tests.ingest.senders import fake_graph_api, meta_leadgen
 from tests.webhooks import eventually
@@ -212,6 +213,43 @@ async def test_a_mapping_is_edited_in_rows_and_a_bad_path_is_refused_in_words(
     assert forged.status_code == 422
     assert "the form has no field &#39;salary&#39;" in forged.text
     assert after_refusals["mapping"] == after_removal["mapping"]
+
+
+async def test_a_pull_source_is_given_its_credentials_once_and_its_pulls_are_shown(
+    database_url: str, tenant: Tenant
+) -> None:
+    """IndiaMART's CRM API v2 (``tests/fakes/indiamart.py``) answers the seller's key with one inquiry."""
+    crm_key = "mRywEb5u4HfHTver432Y/1CPp1LEmzY="
+    indiamart = FakeIndiaMart(crm_key, [indiamart_lead("2687336412", 3)])
+    async with (
+        indiamart.serving() as base,
+        serve(make_settings(database_url, **SETTINGS, indiamart_base_url=base)) as client,
+    ):
+        form = await create_form(client, tenant)
+        csrf = await sign_in(client, tenant.key)
+        chosen = await client.get("/console/sources/new", params={"kind": "indiamart", "form": form["id"]})
+        pull_only = await client.post("/console/sources", data={"csrf": csrf, "kind": "tradeindia", "form": form["id"]})
+        source_id = await _create(client, csrf, form, kind="indiamart", **{"pull-crm_key": crm_key})
+        shown = await client.get(f"/console/sources/{source_id}/created")
+
+        async def pulled() -> bool:
+            found = (await client.get(f"/api/v1/sources/{source_id}", headers=tenant.headers)).json()
+            return bool(found["pull"] and found["pull"]["stored"] == 1)
+
+        await eventually(pulled)
+        page = await client.get(f"/console/sources/{source_id}")
+
+    assert 'id="pull-crm_key"' in chosen.text
+    assert pull_only.status_code == 422
+    assert "Pull credential userid: TradeIndia pulls need userid, profile_id, key" in pull_only.text
+    assert "Its leads are pulled from IndiaMART" in shown.text
+    assert indiamart.calls[0]["glusr_crm_key"] == crm_key
+    for text in (chosen.text, pull_only.text, shown.text, page.text):
+        assert crm_key not in text
+        assert html.escape(crm_key) not in text
+    assert "Pulling from IndiaMART" in page.text
+    assert re.search(r'<th scope="row">Stored</th><td class="num">1</td>', page.text)
+    assert "Last pull: 20" in page.text
 
 
 async def test_what_a_source_received_is_counted_and_a_refused_payload_shows_its_reason(
