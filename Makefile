@@ -40,7 +40,8 @@ lint: install
 
 ## Refresh the screenshots in docs/ (hosted page at desktop and phone widths, with errors, embedded; the console).
 screenshots: install $(AXE)
-	LEADWIRE_SCREENSHOT_DIR=docs $(BIN)/pytest -q tests/e2e/test_browser.py tests/e2e/test_console_browser.py
+	LEADWIRE_SCREENSHOT_DIR=docs $(BIN)/pytest -q tests/e2e/test_browser.py tests/e2e/test_console_browser.py \
+		tests/e2e/test_console_sources_browser.py
 
 format: install
 	$(BIN)/ruff format .

@@ -78,7 +78,6 @@ async def test_a_source_is_added_in_the_console_and_its_payloads_are_seen(
     await page.get_by_role("button", name="Continue").click()
     await page.get_by_text("How its sender is set up: In the lead form's webhook integration").wait_for()
     results["new source"] = await axe_violations(page)
-    await _shot(page, "source-new")
     await page.get_by_label("Name").fill("Google Ads: spring campaign")
     await page.get_by_label("sales_contact").check()
     await page.get_by_role("button", name="Add source").click()
@@ -91,7 +90,6 @@ async def test_a_source_is_added_in_the_console_and_its_payloads_are_seen(
     await page.get_by_text("Copied.").first.wait_for()
     assert await page.evaluate("navigator.clipboard.readText()") == url
     results["source added"] = await axe_violations(page)
-    await _shot(page, "source-created")
     await page.get_by_role("link", name="I have copied it").click()
     source_page = page.url
     assert key not in await page.content()
