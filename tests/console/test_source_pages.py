@@ -84,6 +84,10 @@ async def test_a_generic_source_is_made_and_its_url_and_secret_are_shown_once(
             "/console/sources",
             data={"csrf": csrf, "kind": "generic", "form": form["id"], "auth_type": "header", "auth_name": ""},
         )
+        short = await client.post(
+            "/console/sources",
+            data={"csrf": csrf, "kind": "generic", "form": form["id"], "auth_type": "basic", "auth_value": "short"},
+        )
         created = await client.post(
             "/console/sources",
             data={
@@ -111,6 +115,10 @@ async def test_a_generic_source_is_made_and_its_url_and_secret_are_shown_once(
     assert "choose how it proves itself" in chosen.text  # the kind's setup sentence
     assert nameless.status_code == 422
     assert "header needs a name" in nameless.text
+    assert short.status_code == 422
+    assert "Key: too short (8 characters at least)" in short.text
+    assert 'value="basic" selected' in short.text  # what was chosen stays; the key is typed again
+    assert "short" not in re.sub(r"<[^>]*>", "", short.text).replace("too short", "")
     assert created.status_code == 303
     assert shown.status_code == 200
     assert _field(shown.text, "source-url") == f"http://testserver.local/hooks/{source_id}"
@@ -193,6 +201,8 @@ async def test_a_mapping_is_edited_in_rows_and_a_bad_path_is_refused_in_words(
         after_removal = (await client.get(f"/api/v1/sources/{source_id}", headers=tenant.headers)).json()
         bad = await client.post(f"/console/sources/{source_id}/mapping", data={**rows, "map-0-path": "contact..email"})
         forged = await client.post(f"/console/sources/{source_id}/mapping", data={**rows, "map-0-field": "salary"})
+        no_field = await client.post(f"/console/sources/{source_id}/mapping", data={**rows, "map-0-field": ""})
+        region = await client.post(f"/console/sources/{source_id}/mapping", data={**rows, "phone_region": "India"})
         after_refusals = (await client.get(f"/api/v1/sources/{source_id}", headers=tenant.headers)).json()
 
     assert 'id="map-0-path"' in editor.text  # blank rows to fill in, without a script
@@ -212,6 +222,10 @@ async def test_a_mapping_is_edited_in_rows_and_a_bad_path_is_refused_in_words(
     assert 'value="contact..email"' in bad.text  # what was typed stays, to be corrected
     assert forged.status_code == 422
     assert "the form has no field &#39;salary&#39;" in forged.text
+    assert no_field.status_code == 422
+    assert "Mapping: choose the form field &#39;contact.email&#39; goes to" in no_field.text
+    assert region.status_code == 422
+    assert "Phone region: enter a two-letter country code, like IN" in region.text
     assert after_refusals["mapping"] == after_removal["mapping"]
 
 
