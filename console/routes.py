@@ -41,6 +41,7 @@ from console.source_pages import (
     source_mapping,
     source_page,
     source_status,
+    source_try,
     sources_list,
 )
 from console.webhook_pages import (
@@ -129,6 +130,7 @@ console_router = Router(
         source_mapping,
         source_delete,
         source_fetch_retry,
+        source_try,
         webhooks,
         endpoint_create,
         endpoint_secret,

@@ -17,9 +17,9 @@ from console.pages import forms_of, page
 from console.session import ConsoleUser
 from console.source_editor import mapping_rows, mapping_values, words_for
 from console.source_views import REASONS, auth_words, counts_of, kind_of, payload_view, setup_html, source_url
-from core.errors import Conflict, FieldError, ValidationFailed
+from core.errors import BadRequest, Conflict, FieldError, PayloadTooLarge, ValidationFailed
 from forms import service as forms
-from ingest.sources import activity, fetches, pull_schedule, service
+from ingest.sources import activity, fetches, pull_schedule, service, tryout
 from ingest.sources.providers import PROVIDERS
 from ingest.sources.schemas import SourceUpdate
 from leads.views import source_payload_out
@@ -35,6 +35,7 @@ __all__ = (
     "source_page",
     "source_page_of",
     "source_status",
+    "source_try",
     "sources_list",
 )
 
@@ -96,7 +97,8 @@ async def source_page_of(
         payloads=payloads,
         failed=failed,
         rows=mapping_rows(mapping, source, fields),
-        **extra,
+        sample_types=[("json", "JSON body"), ("form", "Form fields (urlencoded)"), ("query", "Query string of a GET")],
+        **{"sample": "", "sample_type": "json", "tried": None, **extra},
     )
 
 
@@ -197,3 +199,35 @@ async def source_fetch_retry(
     except Conflict:
         return Redirect(f"/console/sources/{source_id}?done=fetch_not_retried", status_code=303)
     return Redirect(f"/console/sources/{source_id}?done=fetch_retried", status_code=303)
+
+
+@post("/sources/{source_id:str}/try", status_code=200)
+async def source_try(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    user: NamedDependency[ConsoleUser],
+    source_id: FromPath[str],
+) -> Template:
+    """The source's page with a sample mapped and checked by its saved rules; nothing is stored."""
+    posted = await request.form()
+    sample = str(posted.get("sample") or "")
+    sample_type = str(posted.get("sample_type") or "json")
+    sample_type = sample_type if sample_type in tryout.SAMPLE_TYPES else "json"
+    settings: Settings = request.app.state.settings
+    try:
+        tried = await tryout.try_text(
+            db_session,
+            workspace_id=user.workspace_id,
+            source_id=source_id,
+            sample=sample,
+            sample_type=sample_type,
+            settings=settings,
+        )
+    except (BadRequest, PayloadTooLarge) as exc:
+        errors = [f"Sample: {exc.detail}"]
+        return await source_page_of(
+            request, db_session, user, source_id, status_code=422, errors=errors, sample=sample, sample_type=sample_type
+        )
+    return await source_page_of(
+        request, db_session, user, source_id, tried=tried, sample=sample, sample_type=sample_type
+    )

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from core.errors import BadRequest, FieldError
+from core.errors import BadRequest, FieldError, PayloadTooLarge
 from forms import service as forms
-from ingest.parse import read_body
+from ingest.parse import decode_json, read_body
 from ingest.pipeline import definition_of
 from ingest.sources import kinds, service
 from ingest.sources.kinds import InboundLead
 from ingest.sources.providers import provider
 from ingest.sources.push_auth import push_auth, read_generically, without_key
-from ingest.sources.pushes import lead_documents, read_push
+from ingest.sources.pushes import Push, flat_document, form_pairs, lead_documents, read_push
 from ingest.sources.schemas import TriedLead, TryOut
 from ingest.validate import check_submission
 
@@ -30,9 +30,11 @@ if TYPE_CHECKING:
     from core.settings import Settings
     from forms.models import Form
     from ingest.sources.models import Source
-    from ingest.sources.pushes import Push
 
-__all__ = ("try_sample",)
+__all__ = ("SAMPLE_TYPES", "try_sample", "try_text")
+
+SAMPLE_TYPES = ("json", "form", "query")
+"""How a typed sample (``try_text``) is read: a JSON body, form fields (urlencoded) or a GET's query string."""
 
 
 def _sample_leads(source: Source, push: Push) -> list[InboundLead]:
@@ -94,4 +96,32 @@ async def try_sample(
         push = await read_push(request, settings, method="GET", query=query)
     else:
         push = await read_push(request, settings, method="POST", query=b"")
+    return TryOut(leads=[_tried(source, form, lead, settings) for lead in _sample_leads(source, push)])
+
+
+def _typed_push(sample: str, sample_type: str, settings: Settings) -> Push:
+    body = sample.encode()
+    if len(body) > settings.ingest_max_body_bytes:
+        raise PayloadTooLarge(f"a sample may have at most {settings.ingest_max_body_bytes} bytes")
+    if sample_type == "query":
+        params = flat_document(form_pairs(body.strip().lstrip(b"?"), "utf-8", settings.ingest_max_fields))
+        return Push(b"", dict(params), params)
+    if sample_type == "form":
+        return Push(body, flat_document(form_pairs(body.strip(), "utf-8", settings.ingest_max_fields)), {})
+    return Push(body, decode_json(body), {})
+
+
+async def try_text(
+    session: AsyncSession, *, workspace_id: str, source_id: str, sample: str, sample_type: str, settings: Settings
+) -> TryOut:
+    """Each lead of a sample typed in (the console's try-out), read as ``sample_type`` (one of ``SAMPLE_TYPES``)
+    the way the hook reads the sender's JSON body, form fields or query string, mapped and checked.
+
+    Raises:
+        NotFound: No such source in this workspace.
+        BadRequest, PayloadTooLarge: The sample cannot be read.
+    """
+    source = await service.get_source(session, workspace_id=workspace_id, source_id=source_id)
+    form = await forms.get_form_any(session, form_id=source.form_id)
+    push = _typed_push(sample, sample_type, settings)
     return TryOut(leads=[_tried(source, form, lead, settings) for lead in _sample_leads(source, push)])

@@ -10,6 +10,7 @@ Senders post the formats of today's kinds: Google Ads lead form webhooks (the ``
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -431,3 +432,64 @@ async def test_another_workspaces_source_is_not_found(database_url: str, tenant:
     assert {name: r.status_code for name, r in answers.items()} == dict.fromkeys(answers, 404)
     assert "Acme&#39;s own" not in their_list.text
     assert (mine["enabled"], mine["id_field"]) == (True, None)
+
+
+async def test_a_sample_is_tried_on_the_saved_mapping_and_nothing_is_stored(
+    database_url: str, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    sample = {"email": "asha@example.com", "contact": {"first": "Asha", "last": "Rao", "phone": "98765 43210"}}
+    async with serve(make_settings(database_url, **SETTINGS)) as client:
+        form = await create_form(client, tenant)
+        csrf = await sign_in(client, tenant.key)
+        source_id = await _create(client, csrf, form, kind="generic", auth_type="query", auth_name="key")
+        rules = {
+            "csrf": csrf,
+            "map_rows": "2",
+            "map-0-path": "email",
+            "map-0-field": "email",
+            "map-1-path": "contact.phone",
+            "map-1-field": "phone",
+            "join_rows": "1",
+            "join-0-field": "name",
+            "join-0-paths": "contact.first\ncontact.last",
+            "phone_region": "IN",
+            "id_field": "lead.id",
+        }
+        assert (await client.post(f"/console/sources/{source_id}/mapping", data=rules)).status_code == 303
+        try_url = f"/console/sources/{source_id}/try"
+        as_json = await client.post(
+            try_url,
+            data={"csrf": csrf, "sample_type": "json", "sample": json.dumps({**sample, "lead": {"id": "L-7"}})},
+        )
+        as_form = await client.post(
+            try_url, data={"csrf": csrf, "sample_type": "form", "sample": "contact.first=Bo&key=secret-in-sample"}
+        )
+        as_query = await client.post(
+            try_url, data={"csrf": csrf, "sample_type": "query", "sample": "email=bo%40example.com&key=x"}
+        )
+        unreadable = await client.post(try_url, data={"csrf": csrf, "sample_type": "json", "sample": "{not json"})
+        activity = (await client.get(f"/api/v1/sources/{source_id}/activity", headers=tenant.headers)).json()
+        leads = (await client.get("/api/v1/leads", headers=tenant.headers)).json()
+        async with httpx.AsyncClient(base_url=str(client.base_url)) as stranger:
+            theirs = await sign_in(stranger, other_tenant.key)
+            foreign = await stranger.post(try_url, data={"csrf": theirs, "sample_type": "json", "sample": "{}"})
+
+    assert as_json.status_code == 200
+    tried = as_json.text
+    assert 'id="sample"' in tried
+    assert "L-7" in tried  # the sender's lead id, read at the id field
+    assert "Asha Rao" in tried  # joined
+    assert "+919876543210" in tried  # read as of India
+    assert "No problems: this lead would be stored." in tried
+    assert "&#34;first&#34;: &#34;Asha&#34;" in tried  # the sample stays in its box, escaped
+    assert as_form.status_code == 200
+    assert "Email is required" in as_form.text
+    assert "secret-in-sample" not in as_form.text.split('id="sample"')[1].split("</textarea>")[1]
+    assert as_query.status_code == 200
+    assert "bo@example.com" in as_query.text
+    assert unreadable.status_code == 422
+    assert "Sample: the body is not valid JSON" in unreadable.text
+    assert "{not json</textarea>" in unreadable.text  # kept, to be corrected
+    assert activity["received"] == 0  # a try-out is not a request of the sender's
+    assert leads["items"] == []
+    assert foreign.status_code == 404

@@ -1,5 +1,6 @@
 """The console's Sources section in Debian's Chromium: a marketer adds a Google Ads source, copies its URL and key, a
-sender posts to it, and the marketer sees each payload with what it became or why it was refused.
+sender posts to it, and the marketer sees each payload with what it became or why it was refused, then tries a
+sample on the source's rules.
 
 The sender posts Google Ads lead form webhooks (the ``WebhookLead`` JSON of Google's "Implementation" page:
 ``lead_id``, ``user_column_data`` of ``column_id``/``string_value``, ``google_key``, ``is_test``). Every page is
@@ -9,6 +10,7 @@ checked with axe-core; with ``LEADWIRE_SCREENSHOT_DIR`` set (``make screenshots`
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -54,6 +56,16 @@ async def _sign_in(page: Page, console: str, key: str) -> None:
     await page.get_by_label("API key").fill(key)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(console)
+
+
+async def _try_a_sample(page: Page) -> None:
+    """A sample tried on the source's rules: what it would become, and why it would be refused; nothing stored."""
+    sample = _google_lead("TeSter-3", "any", "")
+    sample["user_column_data"] = sample["user_column_data"][:1]  # no email
+    await page.get_by_label("Sample payload").fill(json.dumps(sample, indent=2))
+    await page.get_by_role("button", name="Try it").click()
+    await page.get_by_text("this lead would be refused").wait_for()
+    assert await page.get_by_text("Email is required").count() >= 1
 
 
 async def test_a_source_is_added_in_the_console_and_its_payloads_are_seen(
@@ -108,6 +120,9 @@ async def test_a_source_is_added_in_the_console_and_its_payloads_are_seen(
     await page.get_by_text('"string_value": "priya@example.com"').wait_for()
     assert await page.get_by_role("link", name="this lead").count() == 1
     results["source"] = await axe_violations(page)
+
+    await _try_a_sample(page)
+    results["source with a try-out"] = await axe_violations(page)
     await _shot(page, "source")
     await page.get_by_role("link", name="Sources", exact=True).click()
     await page.get_by_role("link", name="Google Ads: spring campaign").wait_for()
