@@ -69,7 +69,7 @@ def _new_page(
     )
 
 
-@get("/sources/new")
+@get("/sources/new", opt={"permission": "sources:write"})
 async def source_new(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -86,7 +86,7 @@ async def source_new(
     return _new_page(request, user, PROVIDERS[kind], chosen, values=values, errors=[])
 
 
-@post("/sources", status_code=303)
+@post("/sources", status_code=303, opt={"permission": "sources:write"})
 async def source_create(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser]
 ) -> Response[Any]:
@@ -112,7 +112,7 @@ async def source_create(
     return await reveal_after_redirect(db_session, user, _created_path(source.id), Revealed(json.dumps(shown)))
 
 
-@get("/sources/{source_id:str}/created")
+@get("/sources/{source_id:str}/created", opt={"permission": "sources:write"})
 async def source_created(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],

@@ -40,7 +40,7 @@ __all__ = (
 )
 
 
-@get("/sources")
+@get("/sources", opt={"permission": "sources:read"})
 async def sources_list(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser]
 ) -> Template:
@@ -102,7 +102,7 @@ async def source_page_of(
     )
 
 
-@get("/sources/{source_id:str}")
+@get("/sources/{source_id:str}", opt={"permission": "sources:read"})
 async def source_page(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -112,7 +112,7 @@ async def source_page(
     return await source_page_of(request, db_session, user, source_id)
 
 
-@post("/sources/{source_id:str}/status", status_code=303)
+@post("/sources/{source_id:str}/status", status_code=303, opt={"permission": "sources:write"})
 async def source_status(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -139,7 +139,7 @@ def _checked(values: dict[str, Any], problems: list[FieldError]) -> SourceUpdate
     return msgspec.convert(values, SourceUpdate)
 
 
-@post("/sources/{source_id:str}/mapping", status_code=303)
+@post("/sources/{source_id:str}/mapping", status_code=303, opt={"permission": "sources:write"})
 async def source_mapping(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -162,7 +162,7 @@ async def source_mapping(
     return Redirect(f"/console/sources/{source_id}?done=saved", status_code=303)
 
 
-@post("/sources/{source_id:str}/delete", status_code=303)
+@post("/sources/{source_id:str}/delete", status_code=303, opt={"permission": "sources:write"})
 async def source_delete(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -178,7 +178,7 @@ async def source_delete(
     return Redirect("/console/sources?done=source_deleted", status_code=303)
 
 
-@post("/sources/{source_id:str}/fetches/{fetch_id:str}/retry", status_code=303)
+@post("/sources/{source_id:str}/fetches/{fetch_id:str}/retry", status_code=303, opt={"permission": "sources:write"})
 async def source_fetch_retry(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -201,7 +201,7 @@ async def source_fetch_retry(
     return Redirect(f"/console/sources/{source_id}?done=fetch_retried", status_code=303)
 
 
-@post("/sources/{source_id:str}/try", status_code=200)
+@post("/sources/{source_id:str}/try", status_code=200, opt={"permission": "sources:write"})
 async def source_try(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],

@@ -30,9 +30,9 @@ GOOGLE_KEY = "k3y-from-google-ads"
 SETTINGS = {**INGEST, "source_fetch_retry_schedule": "0.1,0.1"}
 
 
-async def sign_in(client: httpx.AsyncClient, key: str) -> str:
-    """Sign in with ``key``; the CSRF token of the new session."""
-    response = await client.post("/console/sign-in", data={"api_key": key})
+async def sign_in(client: httpx.AsyncClient, tenant: Tenant) -> str:
+    """Sign in as the tenant's owner; the CSRF token of the new session."""
+    response = await client.post("/console/sign-in", data={"email": tenant.email, "password": tenant.password})
     assert response.status_code == 303, response.text
     page = await client.get("/console/sources")
     assert page.status_code == 200, page.text
@@ -78,7 +78,7 @@ async def test_a_generic_source_is_made_and_its_url_and_secret_are_shown_once(
 ) -> None:
     async with serve(make_settings(database_url, **SETTINGS)) as client:
         form = await create_form(client, tenant)
-        csrf = await sign_in(client, tenant.key)
+        csrf = await sign_in(client, tenant)
         empty = await client.get("/console/sources")
         chosen = await client.get("/console/sources/new", params={"kind": "generic", "form": form["id"]})
         nameless = await client.post(
@@ -141,7 +141,7 @@ async def test_a_preset_is_made_from_its_kind_and_form_with_the_secret_its_sende
 ) -> None:
     async with serve(make_settings(database_url, **SETTINGS)) as client:
         form = await create_form(client, tenant)
-        csrf = await sign_in(client, tenant.key)
+        csrf = await sign_in(client, tenant)
         chosen = await client.get("/console/sources/new", params={"kind": "typeform", "form": form["id"]})
         typeform = await _create(client, csrf, form, kind="typeform", auth_value="typeform-secret-123")
         typeform_shown = await client.get(f"/console/sources/{typeform}/created")
@@ -172,7 +172,7 @@ async def test_a_mapping_is_edited_in_rows_and_a_bad_path_is_refused_in_words(
 ) -> None:
     async with serve(make_settings(database_url, **SETTINGS)) as client:
         form = await create_form(client, tenant)
-        csrf = await sign_in(client, tenant.key)
+        csrf = await sign_in(client, tenant)
         source_id = await _create(client, csrf, form, kind="generic", auth_type="url")
         editor = await client.get(f"/console/sources/{source_id}")
         rows = {
@@ -241,7 +241,7 @@ async def test_a_pull_source_is_given_its_credentials_once_and_its_pulls_are_sho
         serve(make_settings(database_url, **SETTINGS, indiamart_base_url=base)) as client,
     ):
         form = await create_form(client, tenant)
-        csrf = await sign_in(client, tenant.key)
+        csrf = await sign_in(client, tenant)
         chosen = await client.get("/console/sources/new", params={"kind": "indiamart", "form": form["id"]})
         pull_only = await client.post("/console/sources", data={"csrf": csrf, "kind": "tradeindia", "form": form["id"]})
         source_id = await _create(client, csrf, form, kind="indiamart", **{"pull-crm_key": crm_key})
@@ -272,7 +272,7 @@ async def test_what_a_source_received_is_counted_and_a_refused_payload_shows_its
 ) -> None:
     async with serve(make_settings(database_url, **SETTINGS)) as client:
         form = await create_form(client, tenant)
-        csrf = await sign_in(client, tenant.key)
+        csrf = await sign_in(client, tenant)
         source_id = await _create(client, csrf, form, kind="google_ads", google_key=GOOGLE_KEY)
         hook = f"/hooks/{source_id}"
         sent = [
@@ -318,7 +318,7 @@ async def test_a_failed_meta_fetch_is_retried_from_the_source_page(database_url:
         settings = make_settings(database_url, **SETTINGS, meta_graph_base_url=graph.base)
         async with serve(settings) as client:
             form = await create_form(client, tenant)
-            csrf = await sign_in(client, tenant.key)
+            csrf = await sign_in(client, tenant)
             new_page = await client.get("/console/sources/new", params={"kind": "meta_lead_ads", "form": form["id"]})
             source_id = await _create(
                 client,
@@ -369,7 +369,7 @@ async def test_a_failed_meta_fetch_is_retried_from_the_source_page(database_url:
 async def test_a_source_is_disabled_enabled_and_deleted_after_confirming(database_url: str, tenant: Tenant) -> None:
     async with serve(make_settings(database_url, **SETTINGS)) as client:
         form = await create_form(client, tenant)
-        csrf = await sign_in(client, tenant.key)
+        csrf = await sign_in(client, tenant)
         source_id = await _create(client, csrf, form, kind="justdial", name="JustDial listing")
         disabled = await client.post(f"/console/sources/{source_id}/status", data={"csrf": csrf, "status": "disabled"})
         disabled_api = (await client.get(f"/api/v1/sources/{source_id}", headers=tenant.headers)).json()
@@ -399,10 +399,10 @@ async def test_a_source_is_disabled_enabled_and_deleted_after_confirming(databas
 async def test_another_workspaces_source_is_not_found(database_url: str, tenant: Tenant, other_tenant: Tenant) -> None:
     async with serve(make_settings(database_url, **SETTINGS)) as client:
         form = await create_form(client, tenant)
-        csrf = await sign_in(client, tenant.key)
+        csrf = await sign_in(client, tenant)
         source_id = await _create(client, csrf, form, kind="generic", auth_type="url", name="Acme's own")
         async with httpx.AsyncClient(base_url=str(client.base_url)) as stranger:
-            theirs = await sign_in(stranger, other_tenant.key)
+            theirs = await sign_in(stranger, other_tenant)
             answers = {
                 "page": await stranger.get(f"/console/sources/{source_id}"),
                 "created": await stranger.get(f"/console/sources/{source_id}/created"),
@@ -440,7 +440,7 @@ async def test_a_sample_is_tried_on_the_saved_mapping_and_nothing_is_stored(
     sample = {"email": "asha@example.com", "contact": {"first": "Asha", "last": "Rao", "phone": "98765 43210"}}
     async with serve(make_settings(database_url, **SETTINGS)) as client:
         form = await create_form(client, tenant)
-        csrf = await sign_in(client, tenant.key)
+        csrf = await sign_in(client, tenant)
         source_id = await _create(client, csrf, form, kind="generic", auth_type="query", auth_name="key")
         rules = {
             "csrf": csrf,
@@ -471,7 +471,7 @@ async def test_a_sample_is_tried_on_the_saved_mapping_and_nothing_is_stored(
         activity = (await client.get(f"/api/v1/sources/{source_id}/activity", headers=tenant.headers)).json()
         leads = (await client.get("/api/v1/leads", headers=tenant.headers)).json()
         async with httpx.AsyncClient(base_url=str(client.base_url)) as stranger:
-            theirs = await sign_in(stranger, other_tenant.key)
+            theirs = await sign_in(stranger, other_tenant)
             foreign = await stranger.post(try_url, data={"csrf": theirs, "sample_type": "json", "sample": "{}"})
 
     assert as_json.status_code == 200

@@ -51,9 +51,10 @@ def _google_lead(lead_id: str, key: str, email: str) -> dict[str, Any]:
     }
 
 
-async def _sign_in(page: Page, console: str, key: str) -> None:
+async def _sign_in(page: Page, console: str, tenant: Tenant) -> None:
     await page.goto(f"{console}/sign-in")
-    await page.get_by_label("API key").fill(key)
+    await page.get_by_label("Email address").fill(tenant.email)
+    await page.get_by_label("Password").fill(tenant.password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(console)
 
@@ -79,7 +80,7 @@ async def test_a_source_is_added_in_the_console_and_its_payloads_are_seen(
     context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
     await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.base)
     page = await context.new_page()
-    await _sign_in(page, f"{site.base}/console", tenant.key)
+    await _sign_in(page, f"{site.base}/console", tenant)
     results = {}
 
     # Choose the sender and the form; the next page says how that sender is set up.
