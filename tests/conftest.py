@@ -134,16 +134,22 @@ def redis_url() -> str:
     return url
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty, migrated database: a copy of the SQLite template, or the run's PostgreSQL database emptied."""
-    if request.param == "sqlite":
-        path = tmp_path / "leadwire.db"
+def empty_database(request: pytest.FixtureRequest, backend: str, directory: Path) -> str:
+    """An empty, migrated database of ``backend``: a copy of the SQLite template in ``directory``, or the run's
+    PostgreSQL database emptied (for a fixture of any scope whose tests are the only ones using it meanwhile)."""
+    if backend == "sqlite":
+        path = directory / "leadwire.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
     _truncate_postgres(url)
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database: a copy of the SQLite template, or the run's PostgreSQL database emptied."""
+    return empty_database(request, request.param, tmp_path)
 
 
 @pytest.fixture
