@@ -356,11 +356,14 @@ class SourceController(Controller):
 
 def _not_allowed(request: Request[Any, Any, Any], source: Source, methods: frozenset[str]) -> Response[Any]:
     allowed = sorted(methods)
+    taken = f"take {' and '.join(allowed)} only"
+    if not allowed:  # a pull-only kind; its empty Allow says, as RFC 9110 has it, that no method is taken
+        taken = "take no pushes: Leadwire pulls their leads with the source's pull credentials"
     problem = Problem(
         type="about:blank",
         title="Method Not Allowed",
         status=405,
-        detail=f"{source.kind} sources take {' and '.join(allowed)} only",
+        detail=f"{source.kind} sources {taken}",
         instance=request.url.path,
     )
     return problem_response(problem, headers={"Allow": ", ".join(allowed)})

@@ -33,7 +33,7 @@ from tests.ingest import test_preset_typeform as typeform
 from tests.ingest import test_pull_presets as indiamart
 from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve, verified_event
 from tests.ingest.preset_forms import LEAD_FORM
-from tests.ingest.preset_pushes import Hub, Sent, Workspace, multipart, tally_signature, typeform_signature
+from tests.ingest.preset_pushes import Hub, Sent, Workspace, hook, multipart, tally_signature, typeform_signature
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -297,3 +297,22 @@ async def test_without_a_lead_id_only_an_identical_push_is_the_same_lead(
     assert (first.status_code, later.status_code) == (200, 200)
     assert "idempotent-replayed" not in later.headers
     assert (await _stored(hub, workspace)).submissions == 2
+
+
+@pytest.mark.parametrize("kind", ["tradeindia", "99acres"])
+async def test_a_push_to_a_pull_only_source_is_405_saying_its_leads_are_pulled(
+    hub: Hub, workspace: Workspace, kind: str
+) -> None:
+    source = await workspace.source(kind, pull=indiamart.ACCEPTED[kind])
+
+    posted = await hub.client.post(hook(source), json=housing.SAMPLE)
+    got = await hub.client.get(hook(source), params={"name": "Asha"})
+
+    for answer in (posted, got):
+        assert answer.status_code == 405, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.headers["allow"] == ""  # RFC 9110: an empty Allow says that the resource takes no method
+        assert answer.json()["detail"] == (
+            f"{kind} sources take no pushes: Leadwire pulls their leads with the source's pull credentials"
+        )
+    assert await _stored(hub, workspace) == Stored(submissions=0, leads=0, events=0)
