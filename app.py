@@ -24,6 +24,7 @@ from core.database import Database
 from core.dependencies import provide_db_session
 from core.health import healthz, readyz
 from core.logs import request_id_middleware
+from core.mail import Mailer
 from core.metrics import Metrics
 from core.middleware import limit_body_read_time, refuse_nul_in_url, refuse_unreadable_body, remember_client
 from core.problem_pages import problem_page
@@ -50,6 +51,7 @@ from leads.routes import LeadController, SubmissionController
 from privacy.retention import PurgeScheduler
 from privacy.routes import PrivacyController
 from workspaces.auth import provide_caller, require_api_key
+from workspaces.invitation_routes import InvitationController
 from workspaces.passwords import dummy_hash
 from workspaces.routes import MemberController, WorkspaceController
 from workspaces.schemas import Caller
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stack.push_async_callback(limiter.close)
             sign_in_limiter = app.state.sign_in_limiter = SignInLimiter(settings, registry)
             stack.push_async_callback(sign_in_limiter.close)
+            mailer = app.state.mailer = Mailer(settings)
+            stack.push_async_callback(mailer.close)  # before the database closes: a reset's mail reads it first
             await asyncio.to_thread(dummy_hash)  # made once, so the first unknown account's answer is not slower
             in_flight = InFlight(settings)
             stack.push_async_callback(in_flight.close)
@@ -115,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             WorkspaceController,
             MemberController,
+            InvitationController,
             FormController,
             EmbedController,
             NoticeController,

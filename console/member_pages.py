@@ -16,18 +16,28 @@ from console.messages import editor_errors
 from console.pages import page, page_revealing, reveal_after_redirect
 from console.session import ConsoleUser
 from core.errors import Conflict, Forbidden, ValidationFailed
-from workspaces import members, passwords
+from workspaces import invitations, members, passwords, service
+from workspaces.factors import factors_of
 from workspaces.roles import ROLE_LABELS, ROLES
+from workspaces.schemas import WorkspaceSettingsPatch, WorkspaceUpdate
 from workspaces.sessions import Revealed
 
-__all__ = ("member_add", "member_new", "member_remove", "member_role", "members_page")
+__all__ = (
+    "member_add",
+    "member_new",
+    "member_remove",
+    "member_role",
+    "members_page",
+    "members_page_for",
+    "require_mfa_change",
+)
 
 
 def _new_member_page(member_id: str) -> str:
     return f"/console/members/{member_id}/new"
 
 
-async def _members_page(
+async def members_page_for(
     request: Request[Any, Any, Any],
     session: AsyncSession,
     user: ConsoleUser,
@@ -36,8 +46,11 @@ async def _members_page(
     status_code: int = 200,
     email: str = "",
 ) -> Template:
+    """The Members page, with the workspace's members, the invitations still open and whether a second factor is
+    required (and ``errors`` from a form that did not work)."""
     # An admin cannot hand out or take away ownership: they see the roles they may give.
     assignable = ROLES if user.role == "owner" else tuple(role for role in ROLES if role != "owner")
+    workspace = await service.get_workspace(session, user.workspace_id)
     return page(
         request,
         "members",
@@ -49,6 +62,10 @@ async def _members_page(
         assignable=assignable,
         labels=ROLE_LABELS,
         email=email,
+        invitations=await invitations.list_pending(session, workspace_id=user.workspace_id),
+        require_mfa=service.settings_of(workspace).require_mfa,
+        mailed=request.app.state.mailer.configured,
+        factors=factors_of,
     )
 
 
@@ -56,7 +73,7 @@ async def _members_page(
 async def members_page(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser]
 ) -> Template:
-    return await _members_page(request, db_session, user)
+    return await members_page_for(request, db_session, user)
 
 
 @post("/members", status_code=303, opt={"permission": "members:write"})
@@ -72,10 +89,14 @@ async def member_add(
             db_session, workspace_id=user.workspace_id, email=email, role=role, password_hash=hashed, by=user.caller
         )
     except ValidationFailed as exc:
-        return await _members_page(request, db_session, user, errors=editor_errors(exc), status_code=422, email=email)
+        return await members_page_for(
+            request, db_session, user, errors=editor_errors(exc), status_code=422, email=email
+        )
     except (Forbidden, Conflict) as exc:
         errors = [str(exc.detail)]
-        return await _members_page(request, db_session, user, errors=errors, status_code=exc.status_code, email=email)
+        return await members_page_for(
+            request, db_session, user, errors=errors, status_code=exc.status_code, email=email
+        )
     if not created:
         return Redirect("/console/members?done=member_added", status_code=303)
     return await reveal_after_redirect(db_session, user, _new_member_page(found.member.id), Revealed(password))
@@ -106,9 +127,9 @@ async def member_role(
             db_session, workspace_id=user.workspace_id, member_id=member_id, role=role, by=user.caller
         )
     except ValidationFailed as exc:
-        return await _members_page(request, db_session, user, errors=editor_errors(exc), status_code=422)
+        return await members_page_for(request, db_session, user, errors=editor_errors(exc), status_code=422)
     except (Forbidden, Conflict) as exc:
-        return await _members_page(request, db_session, user, errors=[str(exc.detail)], status_code=exc.status_code)
+        return await members_page_for(request, db_session, user, errors=[str(exc.detail)], status_code=exc.status_code)
     return Redirect("/console/members?done=role_changed", status_code=303)
 
 
@@ -122,7 +143,23 @@ async def member_remove(
     try:
         await members.remove_member(db_session, workspace_id=user.workspace_id, member_id=member_id, by=user.caller)
     except (Forbidden, Conflict) as exc:
-        return await _members_page(request, db_session, user, errors=[str(exc.detail)], status_code=exc.status_code)
+        return await members_page_for(request, db_session, user, errors=[str(exc.detail)], status_code=exc.status_code)
     if member_id == user.member_id:
         return Redirect("/console/sign-in", status_code=303)
     return Redirect("/console/members?done=member_removed", status_code=303)
+
+
+@post("/members/require-mfa", status_code=303, opt={"permission": "workspace:write"})
+async def require_mfa_change(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession], user: NamedDependency[ConsoleUser]
+) -> Response[Any]:
+    """Owners only: whether every member needs a second factor."""
+    wanted = (await request.form()).get("require_mfa") == "1"
+    update = WorkspaceUpdate(settings=WorkspaceSettingsPatch(require_mfa=wanted))
+    try:
+        await service.update_workspace(
+            db_session, workspace_id=user.workspace_id, data=update, actor=user.caller.actor, role=user.role
+        )
+    except Forbidden as exc:
+        return await members_page_for(request, db_session, user, errors=[str(exc.detail)], status_code=403)
+    return Redirect(f"/console/members?done={'mfa_required' if wanted else 'mfa_not_required'}#mfa", status_code=303)

@@ -81,6 +81,11 @@ _NOTICES = {
     "member_shown": "A one-time password is shown only once, and this one was. Reset it from the command line if it "
     "was not copied.",
     "role_changed": "The role is changed: it applies from their next request.",
+    "invitation_shown": "An invitation's link is shown only once, and this one was. If it was not copied (and was not "
+    "mailed), revoke it and invite again.",
+    "invitation_revoked": "The invitation is revoked: its link opens nothing.",
+    "mfa_required": "Every member now needs a second factor: those without one are sent to set one up.",
+    "mfa_not_required": "A second factor is no longer required here (members who have one keep it).",
     "member_removed": "The member is removed: their sessions here ended and their keys here are revoked.",
     "secrets_shown": "A source's secrets are shown only once, and these were. If one was not copied, delete the "
     "source and add another.",

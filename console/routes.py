@@ -28,8 +28,22 @@ from console.form_pages import (
     form_status,
     forms_list,
 )
+from console.invitation_pages import (
+    invitation_accept,
+    invitation_create,
+    invitation_link,
+    invitation_page,
+    invitation_revoke,
+)
 from console.lead_pages import lead_erase, lead_export, lead_page, lead_withdraw, leads_list
-from console.member_pages import member_add, member_new, member_remove, member_role, members_page
+from console.member_pages import (
+    member_add,
+    member_new,
+    member_remove,
+    member_role,
+    members_page,
+    require_mfa_change,
+)
 from console.pages import PUBLIC, page, provide_user, require_permission
 from console.session import CsrfFailed, SignInRequired, clear_cookie
 from console.settings_pages import audit_export, key_create, key_new, key_revoke, settings_page
@@ -156,6 +170,12 @@ console_router = Router(
         member_new,
         member_role,
         member_remove,
+        require_mfa_change,
+        invitation_create,
+        invitation_link,
+        invitation_revoke,
+        invitation_page,
+        invitation_accept,
         console_script,
     ],
     guards=[require_permission],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
@@ -15,9 +16,21 @@ from core.client_ip import REQUEST_CLIENT
 from core.errors import RateLimited
 from core.settings import Settings
 from workspaces import sessions as console_sessions
+from workspaces.sign_in import SignedIn
 from workspaces.sign_in import sign_in as open_member_session
 
-__all__ = ("sign_in", "sign_in_page", "sign_out", "sign_out_everywhere")
+__all__ = (
+    "SECOND_STEP",
+    "next_page",
+    "sign_in",
+    "sign_in_page",
+    "sign_out",
+    "sign_out_everywhere",
+    "signed_in_redirect",
+)
+
+SECOND_STEP = "/console/sign-in/verify"
+"""The page of the second step of signing in."""
 
 _LONGEST_PASSWORD = 1_024  # characters read at all; a longer one cannot be right (passwords.MAX_LENGTH is 128)
 WRONG = "That email and password do not match an account that can sign in here."
@@ -27,7 +40,7 @@ WRONG = "That email and password do not match an account that can sign in here."
 @get("/sign-in", name="console:sign-in", opt={"permission": PUBLIC})
 async def sign_in_page(request: Request[Any, Any, Any]) -> Template:
     settings: Settings = request.app.state.settings
-    return page(request, "sign_in", None, error=wrong_address(request, settings), next=_next(request), email="")
+    return page(request, "sign_in", None, error=wrong_address(request, settings), next=next_page(request), email="")
 
 
 @post("/sign-in", status_code=303, opt={"permission": PUBLIC})
@@ -35,7 +48,7 @@ async def sign_in(request: Request[Any, Any, Any], app_settings: NamedDependency
     form = await request.form()
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
-    wanted = _next(request)
+    wanted = next_page(request)
     shown = email[:254] if email.isprintable() else ""
 
     def again(status: int, error: str, headers: dict[str, str] | None = None) -> Template:
@@ -48,7 +61,7 @@ async def sign_in(request: Request[Any, Any, Any], app_settings: NamedDependency
     if not email or not password or "\x00" in email + password or len(password) > _LONGEST_PASSWORD:
         return again(401, WRONG)
     try:
-        token = await open_member_session(
+        signed_in = await open_member_session(
             request.app.state.db,
             request.app.state.sign_in_limiter,
             email=email,
@@ -60,12 +73,22 @@ async def sign_in(request: Request[Any, Any, Any], app_settings: NamedDependency
     except RateLimited as exc:
         wait = f"Too many attempts to sign in. Wait {exc.retry_after} seconds, then try again."
         return again(429, wait, {"Retry-After": str(exc.retry_after)})
-    if token is None:
+    if signed_in is None:
         return again(401, WRONG)
-    return Redirect(wanted or "/console", status_code=303, cookies=[session_cookie(app_settings, token)])
+    return signed_in_redirect(app_settings, signed_in, wanted)
 
 
-def _next(request: Request[Any, Any, Any]) -> str | None:
+def signed_in_redirect(settings: Settings, signed_in: SignedIn, wanted: str | None) -> Redirect:
+    """To the page asked for (or the dashboard) with the new session's cookie; first to the second step of signing
+    in when the member has a second factor."""
+    cookie = session_cookie(settings, signed_in.token)
+    if signed_in.second_factor_pending:
+        target = SECOND_STEP + (f"?{urlencode({'next': wanted})}" if wanted else "")
+        return Redirect(target, status_code=303, cookies=[cookie])
+    return Redirect(wanted or "/console", status_code=303, cookies=[cookie])
+
+
+def next_page(request: Request[Any, Any, Any]) -> str | None:
     """Where to go after signing in: a console page only (never another site, nor ``//host``)."""
     wanted = request.query_params.get("next") or ""
     if wanted.startswith("/console/") and "//" not in wanted and "\\" not in wanted and wanted.isprintable():

@@ -154,17 +154,45 @@ class SubmitLimiter(_Limiter):
 
 class SignInLimiter(_Limiter):
     """Console sign-in attempts, per account (the address typed, whether or not it has an account) and per client
-    address: guessing one member's password, or many members' passwords from one place, is slowed down alike."""
+    address: guessing one member's password, or many members' passwords from one place, is slowed down alike. Also
+    second-factor codes per member, and password reset requests per address typed and per client."""
 
     _namespace = "leadwire:sign-in"
-    _what = "sign-in attempts"
+    _what = "attempts"
 
     def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         rules = [
             ("sign_in_address", parse_many(settings.sign_in_limit_address)),
             ("sign_in_account", parse_many(settings.sign_in_limit_account)),
+            ("second_factor", parse_many(settings.second_factor_limit)),
+            ("reset_address", parse_many(settings.password_reset_limit_address)),
+            ("reset_account", parse_many(settings.password_reset_limit_account)),
         ]
         super().__init__(settings, rules, metrics)
+
+    async def check_address(self, client: str) -> None:
+        """Count one attempt to sign in from ``client`` whose account is not known yet (a passkey's).
+
+        Raises:
+            RateLimited: The client's limit is used up.
+        """
+        await self._count({"sign_in_address": (client,)})
+
+    async def check_second_factor(self, member_id: str) -> None:
+        """Count one second-factor code tried for the member (TOTP or recovery code), in any of their sessions.
+
+        Raises:
+            RateLimited: The member's limit is used up.
+        """
+        await self._count({"second_factor": (member_id,)})
+
+    async def check_reset(self, *, account: str, client: str) -> None:
+        """Count one password reset request for ``account`` (the address typed) from ``client``.
+
+        Raises:
+            RateLimited: A limit is used up.
+        """
+        await self._count({"reset_address": (client,), "reset_account": (account,)})
 
     async def check_attempt(self, *, account: str, client: str) -> None:
         """Count one attempt to sign in as ``account`` from ``client`` (an address, or an IPv6 /64).

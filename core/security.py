@@ -1,13 +1,23 @@
-"""Security helpers: API key hashing and constant-time comparison."""
+"""Security helpers: API keys and the tokens of single-use links (invitations, password resets), kept as hashes."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
 from core.ids import random_token
 
-__all__ = ("API_KEY_PREFIX", "ApiKeyParts", "hash_api_key", "new_api_key", "split_api_key", "verify_api_key")
+__all__ = (
+    "API_KEY_PREFIX",
+    "ApiKeyParts",
+    "hash_api_key",
+    "hash_link_token",
+    "new_api_key",
+    "new_link_token",
+    "split_api_key",
+    "verify_api_key",
+)
 
 API_KEY_PREFIX = "lw_"
 _LOOKUP_CHARS = 8  # public part after "lw_", indexed for lookup
@@ -45,3 +55,13 @@ def hash_api_key(key: str) -> str:
 def verify_api_key(key: str, stored_hash: str) -> bool:
     """Whether ``key`` hashes to ``stored_hash``, compared in constant time."""
     return hmac.compare_digest(hash_api_key(key), stored_hash)
+
+
+def new_link_token() -> str:
+    """The random part of a single-use link (256 bits, URL-safe): shown or mailed once, stored only as its hash."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_link_token(token: str) -> str:
+    """Hex SHA-256 of a link's token, as stored and looked up (256 random bits need no slow hash)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from core.encryption import Keyring, new_key
 from core.env_values import parse_value
+from core.mail import parse_smtp_url, sender_address
 from core.ratelimit_memory import DEFAULT_CAPACITY
 
 if TYPE_CHECKING:
@@ -193,6 +194,26 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     sign_in_limit_address: str = "20/minute;200/hour"
     """Console sign-in attempts from one client address (an IPv6 /64), whatever the accounts."""
 
+    second_factor_limit: str = "5/minute;20/hour"
+    """Second-factor codes (TOTP or recovery) one member may try, in whatever sessions (``limits`` notation)."""
+
+    password_reset_limit_account: str = "3/hour;10/day"  # noqa: S105 - a limit, not a password
+    """Password reset requests for one email address, whether or not it has an account."""
+
+    password_reset_limit_address: str = "10/hour;50/day"  # noqa: S105 - a limit, not a password
+    """Password reset requests from one client address (an IPv6 /64), whatever the addresses typed."""
+
+    invitation_max_age_seconds: Annotated[int, msgspec.Meta(ge=3_600, le=30 * 86_400)] = 7 * 86_400
+    """How long an invitation link works (once)."""
+
+    smtp_url: str = ""
+    """``smtp://user:password@host:587`` (STARTTLS when the server offers it) or ``smtps://...:465`` (TLS from the
+    start): mail invitations and password reset links. Empty: nothing is mailed; invitation links are shown to the
+    inviter only, and passwords are reset by an operator (``leadwire member reset-password``)."""
+
+    smtp_from: str = ""
+    """The sender of that mail, ``Leadwire <team@example.com>`` or a bare address; required with ``smtp_url``."""
+
     @property
     def retry_delays(self) -> tuple[float, ...]:
         """The parsed ``delivery_retry_schedule``."""
@@ -338,6 +359,9 @@ def _check_ingest(settings: Settings) -> None:
         "rate_limit_form",
         "sign_in_limit_account",
         "sign_in_limit_address",
+        "second_factor_limit",
+        "password_reset_limit_account",
+        "password_reset_limit_address",
     )
     for name in limits:
         value = getattr(settings, name)
@@ -353,6 +377,20 @@ def _check_ingest(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}TRUSTED_PROXIES: {exc}") from exc
     if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"{PREFIX}REDIS_URL: expected redis://host:port/db")
+    _check_mail(settings)
+
+
+def _check_mail(settings: Settings) -> None:
+    if not settings.smtp_url:
+        return
+    try:
+        parse_smtp_url(settings.smtp_url)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}SMTP_URL: {exc}") from None
+    if sender_address(settings.smtp_from) is None:
+        raise SettingsError(
+            f"{PREFIX}SMTP_FROM: set the sender of mail, e.g. 'Leadwire <team@example.com>', with {PREFIX}SMTP_URL"
+        )
 
 
 def _key_file(settings: Settings, suffix: str) -> Path:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-pytest_plugins = ["tests.webhooks"]
+pytest_plugins = ["tests.webhooks", "tests.mail"]
 
 T = TypeVar("T")
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32

@@ -8,16 +8,16 @@ always keeps an owner: the last one can be neither removed nor demoted. Password
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, null, select, update
+from sqlalchemy import delete, func, null, select, update
 
 from core.database import utcnow
 from core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from core.ids import new_id
-from workspaces import keys
-from workspaces.models import ConsoleSession, Member, Membership, Workspace
+from workspaces import keys, sessions
+from workspaces.models import ConsoleSession, Member, Membership, Passkey, Workspace
 from workspaces.roles import ROLES
 from workspaces.service import clean_name, record_audit
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = (
     "MemberOfWorkspace",
     "add_member",
+    "audit_everywhere",
     "canonical_email",
     "change_role",
     "clear_mfa",
@@ -126,6 +127,7 @@ async def add_member(
     password_hash: str,
     by: Caller | None,
     name: str | None = None,
+    actor: str | None = None,
 ) -> tuple[MemberOfWorkspace, bool]:
     """Add a person to the workspace with a role, making their account if the address has none.
 
@@ -137,6 +139,7 @@ async def add_member(
         password_hash: The hash of the new account's password (unused when the account exists).
         by: Who adds them (``None``: the operator's command line, who may make owners).
         name: A new account's name; by default the part of the address before the @.
+        actor: How the audit log names who added them, when not ``by`` (a person accepting an invitation).
 
     Returns:
         The member with their role, and whether the account was made now.
@@ -169,7 +172,7 @@ async def add_member(
     await record_audit(
         session,
         workspace_id=workspace_id,
-        actor=by.actor if by is not None else "cli",
+        actor=actor or (by.actor if by is not None else "cli"),
         action="member.added",
         target_type="member",
         target_id=member.id,
@@ -258,15 +261,31 @@ async def remove_member(session: AsyncSession, *, workspace_id: str, member_id: 
     await keys.revoke_keys_of(session, workspace_id=workspace_id, member_id=member_id, actor=by.actor)
 
 
-async def _audit_everywhere(session: AsyncSession, member_id: str, *, actor: str, action: str) -> None:
+async def audit_everywhere(
+    session: AsyncSession, member_id: str, *, actor: str, action: str, details: dict[str, Any] | None = None
+) -> None:
+    """Record a change to the member's own account (password, second factors) in the log of each of their
+    workspaces: each owner sees what happened to the accounts that can act in their workspace."""
     for workspace_id, _, _ in await workspaces_of(session, member_id):
         await record_audit(
-            session, workspace_id=workspace_id, actor=actor, action=action, target_type="member", target_id=member_id
+            session,
+            workspace_id=workspace_id,
+            actor=actor,
+            action=action,
+            target_type="member",
+            target_id=member_id,
+            details=details,
         )
 
 
 async def set_password(
-    session: AsyncSession, *, member_id: str, password_hash: str, actor: str, keep_session: str | None = None
+    session: AsyncSession,
+    *,
+    member_id: str,
+    password_hash: str,
+    actor: str,
+    keep_session: str | None = None,
+    action: str = "member.password_changed",
 ) -> int:
     """Store a new password hash and end the member's sessions, but for ``keep_session`` (the one that changed it).
 
@@ -279,19 +298,16 @@ async def set_password(
     member = await session.get(Member, member_id)
     if member is None:
         raise NotFound(f"no member {member_id}")
-    now = utcnow()
     member.password_hash = password_hash
-    member.password_changed_at = now
-    statement = update(ConsoleSession).where(ConsoleSession.member_id == member_id, ConsoleSession.revoked_at.is_(None))
-    if keep_session is not None:
-        statement = statement.where(ConsoleSession.id != keep_session)
-    ended = await session.execute(statement.values(revoked_at=now, reveal=null()).returning(ConsoleSession.id))
-    await _audit_everywhere(session, member_id, actor=actor, action="member.password_changed")
-    return len(ended.all())
+    member.password_changed_at = utcnow()
+    ended = await sessions.end_other_sessions(session, member_id=member_id, keep=keep_session)
+    await audit_everywhere(session, member_id, actor=actor, action=action)
+    return ended
 
 
 async def clear_mfa(session: AsyncSession, *, member_id: str, actor: str) -> bool:
-    """Forget every second factor of the member (the operator's way back in for a locked-out member).
+    """Forget every second factor of the member, TOTP, recovery codes and passkeys alike, and end their sessions (the
+    operator's way back in for a locked-out member).
 
     Returns:
         Whether there was any.
@@ -299,7 +315,9 @@ async def clear_mfa(session: AsyncSession, *, member_id: str, actor: str) -> boo
     member = await session.get(Member, member_id)
     if member is None:
         raise NotFound(f"no member {member_id}")
-    had = bool(member.mfa)
+    passkeys = await session.execute(delete(Passkey).where(Passkey.member_id == member_id).returning(Passkey.id))
+    had = bool(member.mfa) or bool(passkeys.all())
     await session.execute(update(Member).where(Member.id == member_id).values(mfa=null()))  # SQL NULL, not JSON null
-    await _audit_everywhere(session, member_id, actor=actor, action="member.mfa_cleared")
+    await sessions.end_other_sessions(session, member_id=member_id, keep=None)
+    await audit_everywhere(session, member_id, actor=actor, action="member.mfa_cleared")
     return had

@@ -55,6 +55,8 @@ PERMISSIONS: dict[str, Grant] = {
     "workspace:write": Grant(_ADMINS, "admin"),
     "members:read": Grant(_ADMINS, "admin"),
     "members:write": Grant(_ADMINS, "admin"),
+    "invitations:read": Grant(_ADMINS, "admin"),
+    "invitations:write": Grant(_ADMINS, "admin"),
     "keys:read": Grant(_ADMINS, "admin"),
     "keys:write": Grant(_ADMINS, "admin"),
     "audit:read": Grant(_ADMINS, "admin"),
@@ -73,7 +75,8 @@ PERMISSIONS: dict[str, Grant] = {
     "deliveries:write": Grant(_EDITORS, "write"),
     "account": Grant(_ALL, None),
 }
-"""Every permission a route may declare. ``account`` is a member's own password and sessions, in the console."""
+"""Every permission a route may declare. ``account`` is a member's own password, second factors and sessions, in the
+console. Only owners invite owners (``workspaces.invitations``), as only owners make them."""
 
 _FORMS_API = frozenset({"forms:read", "forms:write"})
 _ROLE_SCOPES: dict[str, frozenset[Scope]] = {

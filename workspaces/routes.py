@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.pagination import DEFAULT_LIMIT, Limit
 from workspaces import keys, members, passwords, service
 from workspaces.audit import audit_csv
+from workspaces.factors import factors_of
 from workspaces.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -75,7 +76,7 @@ def member_out(found: MemberOfWorkspace) -> MemberOut:
         created_at=member.created_at,
         last_sign_in_at=member.last_sign_in_at,
         disabled=member.disabled_at is not None,
-        mfa=bool(member.mfa),
+        mfa=factors_of(member.mfa).any,
     )
 
 
@@ -103,7 +104,7 @@ class WorkspaceController(Controller):
         data: JSONBody[WorkspaceUpdate],
     ) -> WorkspaceOut:
         workspace = await service.update_workspace(
-            db_session, workspace_id=caller.workspace_id, data=data, actor=caller.actor
+            db_session, workspace_id=caller.workspace_id, data=data, actor=caller.actor, role=caller.role
         )
         return _workspace_out(workspace)
 

@@ -18,6 +18,10 @@ __all__ = (
     "AuditEventList",
     "AuditEventOut",
     "Caller",
+    "InvitationCreate",
+    "InvitationCreated",
+    "InvitationList",
+    "InvitationOut",
     "MemberCreate",
     "MemberCreated",
     "MemberList",
@@ -89,6 +93,9 @@ class WorkspaceSettings(msgspec.Struct, forbid_unknown_fields=True):
     retain_submissions_days: _SubmissionDays | None = None
     """Submissions of any verdict are deleted this many days after they arrived; ``null`` keeps them until the
     person is erased. Consent events outlive them (they lose only the link to the submission)."""
+    require_mfa: bool = False
+    """Every member must have a second factor (an authenticator app or a passkey): one without is sent to set one
+    up after signing in and can do nothing else until they have. Only owners change it."""
 
 
 class WorkspaceSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -99,6 +106,7 @@ class WorkspaceSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
     retain_spam_days: _SpamDays | UnsetType = UNSET
     retain_attempt_bodies_days: _AttemptBodyDays | UnsetType = UNSET
     retain_submissions_days: _SubmissionDays | UnsetType | None = UNSET
+    require_mfa: bool | UnsetType = UNSET
 
 
 class WorkspaceUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -195,6 +203,37 @@ class MemberCreated(msgspec.Struct):
 
 class MemberList(msgspec.Struct):
     items: list[MemberOut]
+
+
+class InvitationCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Someone to invite by email, with the role they will have (only owners invite owners)."""
+
+    email: _MemberEmail
+    role: Role
+
+
+class InvitationOut(msgspec.Struct):
+    id: str
+    email: str
+    role: str
+    invited_by: Annotated[str, Meta(description="Who made it, as the audit log names them.")]
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationCreated(msgspec.Struct):
+    id: str
+    email: str
+    role: str
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    link: Annotated[str, Meta(description="The invitation's link, single-use. Shown only here: only its hash is kept.")]
+    mailed: Annotated[bool, Meta(description="Whether it is also being mailed (SMTP is configured).")]
+
+
+class InvitationList(msgspec.Struct):
+    items: list[InvitationOut]
 
 
 class AuditEventOut(msgspec.Struct):

@@ -12,7 +12,7 @@ from msgspec import UNSET
 from sqlalchemy import func, select
 
 from core.client_ip import REQUEST_CLIENT, truncated_ip
-from core.errors import FieldError, NotFound, ValidationFailed
+from core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from core.ids import new_id
 from core.pagination import fetch_page
 from workspaces.models import AuditEvent, Workspace
@@ -156,7 +156,9 @@ def _checked_settings(settings: WorkspaceSettings) -> WorkspaceSettings:
     return msgspec.structs.replace(settings, contact_email=contact)
 
 
-async def update_workspace(session: AsyncSession, *, workspace_id: str, data: WorkspaceUpdate, actor: str) -> Workspace:
+async def update_workspace(
+    session: AsyncSession, *, workspace_id: str, data: WorkspaceUpdate, actor: str, role: str = "owner"
+) -> Workspace:
     """Rename the workspace and change its settings key by key; an audit event names what changed.
 
     Args:
@@ -164,6 +166,7 @@ async def update_workspace(session: AsyncSession, *, workspace_id: str, data: Wo
         workspace_id: The caller's workspace.
         data: What to change; settings not given keep their values.
         actor: Who asks, for the audit log.
+        role: Their role here (only owners change ``require_mfa``).
 
     Returns:
         The workspace as it is now.
@@ -171,6 +174,7 @@ async def update_workspace(session: AsyncSession, *, workspace_id: str, data: Wo
     Raises:
         NotFound: No such workspace.
         ValidationFailed: The contact address or the privacy policy URL is not acceptable.
+        Forbidden: Someone other than an owner changing ``require_mfa``.
     """
     workspace = await session.get(Workspace, workspace_id, with_for_update=True)
     if workspace is None:
@@ -187,6 +191,8 @@ async def update_workspace(session: AsyncSession, *, workspace_id: str, data: Wo
         changed.insert(0, "name")
     if not changed:
         return workspace
+    if "settings.require_mfa" in changed and role != "owner":
+        raise Forbidden("only an owner can change whether members need a second factor")
     workspace.name = name
     workspace.settings = msgspec.to_builtins(after)
     details: dict[str, Any] = {"changed": changed}
@@ -194,6 +200,8 @@ async def update_workspace(session: AsyncSession, *, workspace_id: str, data: Wo
     retention = {key: new[key] for key in _RETENTION_KEYS if old[key] != new[key]}
     if retention:
         details["retention"] = retention
+    if old["require_mfa"] != new["require_mfa"]:
+        details["require_mfa"] = new["require_mfa"]
     await record_audit(
         session,
         workspace_id=workspace.id,

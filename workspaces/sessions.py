@@ -1,10 +1,12 @@
 """Console sessions, kept on the server, and the one new secret each may have on its way to the page that shows it.
 
 A member opens a session in one of their workspaces by signing in. It ends when its browser signs out, when the
-member ends it from another (or signs out everywhere), when their password changes (the other sessions), when they
-are removed from the workspace or disabled, after ``LEADWIRE_CONSOLE_IDLE_SECONDS`` without a request, or at its
-absolute expiry. The browser holds a random token; the table holds only the token's SHA-256, so neither a copy of the
-table nor a stale cookie opens anything.
+member ends it from another (or signs out everywhere), when their password or second factors change (the other
+sessions), when they are removed from the workspace or disabled, after ``LEADWIRE_CONSOLE_IDLE_SECONDS`` without a
+request, or at its absolute expiry. A member with a second factor signs in in two steps: until the second is taken
+(``mfa_verified_at``), the session opens only that step; in a workspace that requires a second factor, a member
+without one can only set one up. The browser holds a random token; the table holds only the token's SHA-256, so
+neither a copy of the table nor a stale cookie opens anything.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import delete, null, or_, select, update
 
 from core.database import utcnow
 from workspaces.devices import describe_device
+from workspaces.factors import factors_of
 from workspaces.models import ConsoleSession, Member, Membership, Workspace
 from workspaces.service import record_audit
 
@@ -32,9 +35,11 @@ __all__ = (
     "SessionListed",
     "end_member_session",
     "end_member_sessions",
+    "end_other_sessions",
     "end_session",
     "find_session",
     "list_member_sessions",
+    "mark_second_factor",
     "open_session",
     "stash_reveal",
     "switch_workspace",
@@ -64,6 +69,10 @@ class LiveSession:
     role: str
     csrf: str
     last_seen_at: datetime
+    second_factor_pending: bool = False
+    """The member has a second factor and has not given it in this session yet: it opens nothing else."""
+    mfa_setup_required: bool = False
+    """The workspace requires a second factor and the member has none: the session opens only its set-up."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ async def open_session(
     lifetime_seconds: int,
     user_agent: str | None,
     address: str | None,
+    second_factor_given: bool = False,
 ) -> str:
     """Open a session for a member who has just signed in, and delete the member's sessions that have ended.
 
@@ -113,6 +123,7 @@ async def open_session(
         lifetime_seconds: How long the session lasts, however busy (``LEADWIRE_CONSOLE_SESSION_SECONDS``).
         user_agent: The browser's ``User-Agent``, kept (truncated) to tell sessions apart.
         address: The client's address, truncated.
+        second_factor_given: The member signed in with a passkey (a second factor in itself).
 
     Returns:
         The token for the browser's cookie (it is not stored, and cannot be retrieved again).
@@ -136,6 +147,7 @@ async def open_session(
             created_at=now,
             last_seen_at=now,
             expires_at=now + timedelta(seconds=lifetime_seconds),
+            mfa_verified_at=now if second_factor_given else None,
         )
     )
     return token
@@ -146,7 +158,15 @@ async def find_session(session: AsyncSession, token: str, *, idle_seconds: int) 
     idled out, or its member is disabled or no longer in its workspace."""
     row = (
         await session.execute(
-            select(ConsoleSession, Workspace.name, Member.name, Member.email, Membership.role)
+            select(
+                ConsoleSession,
+                Workspace.name,
+                Member.name,
+                Member.email,
+                Membership.role,
+                Member.mfa,
+                Workspace.settings,
+            )
             .join(Workspace, Workspace.id == ConsoleSession.workspace_id)
             .join(Member, Member.id == ConsoleSession.member_id)
             .join(
@@ -163,7 +183,9 @@ async def find_session(session: AsyncSession, token: str, *, idle_seconds: int) 
     ).first()
     if row is None:
         return None
-    found, workspace_name, member_name, email, role = row
+    found, workspace_name, member_name, email, role, mfa, workspace_settings = row
+    has_factor = factors_of(mfa).any
+    required = isinstance(workspace_settings, dict) and workspace_settings.get("require_mfa") is True
     return LiveSession(
         found.id,
         found.workspace_id,
@@ -174,7 +196,29 @@ async def find_session(session: AsyncSession, token: str, *, idle_seconds: int) 
         role,
         found.csrf,
         found.last_seen_at,
+        second_factor_pending=has_factor and found.mfa_verified_at is None,
+        mfa_setup_required=required and not has_factor,
     )
+
+
+async def mark_second_factor(session: AsyncSession, session_id: str) -> None:
+    """Record that the session's member has just given their second factor (or set up their first) here."""
+    await session.execute(
+        update(ConsoleSession).where(ConsoleSession.id == session_id).values(mfa_verified_at=utcnow())
+    )
+
+
+async def end_other_sessions(session: AsyncSession, *, member_id: str, keep: str | None) -> int:
+    """End every open session of the member but ``keep`` (the one that made a change; ``None``: every one).
+
+    Returns:
+        How many sessions were ended.
+    """
+    statement = update(ConsoleSession).where(ConsoleSession.member_id == member_id, ConsoleSession.revoked_at.is_(None))
+    if keep is not None:
+        statement = statement.where(ConsoleSession.id != keep)
+    ended = await session.execute(statement.values(revoked_at=utcnow(), reveal=null()).returning(ConsoleSession.id))
+    return len(ended.all())
 
 
 async def touch_session(session: AsyncSession, session_id: str) -> None:

@@ -3,30 +3,43 @@
 An unknown address, a wrong password, a disabled account and an account in no workspace all get ``None`` after the
 same argon2 verification (against a dummy hash when there is no account), so neither the answer nor its time tells
 whether an address has an account. The password is verified outside any write transaction: guessing must not hold
-SQLite's one writer.
+SQLite's one writer. A member with a second factor gets a session that waits for it (``workspaces.second_step``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 
 from core.client_ip import rate_limit_subject, truncated_ip
 from core.database import utcnow
-from workspaces import members, passwords, sessions
+from core.errors import NotFound
+from workspaces import invitations, members, passwords, sessions
+from workspaces.factors import factors_of
 from workspaces.models import Member
 from workspaces.service import record_audit
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from core.database import Database
     from core.ratelimit import SignInLimiter
 
-__all__ = ("sign_in",)
+__all__ = ("SignedIn", "record_sign_in", "sign_in")
 
 _logger = logging.getLogger("leadwire.workspaces")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new console session: the token for the browser's cookie, and whether it waits for a second factor."""
+
+    token: str
+    second_factor_pending: bool
 
 
 async def sign_in(
@@ -38,7 +51,8 @@ async def sign_in(
     client: str,
     user_agent: str | None,
     lifetime_seconds: int,
-) -> str | None:
+    invitation: str | None = None,
+) -> SignedIn | None:
     """Open a console session for the member with this email and password, in their oldest workspace.
 
     Args:
@@ -49,12 +63,15 @@ async def sign_in(
         client: The client's address.
         user_agent: The browser's, kept with the session.
         lifetime_seconds: The session's absolute lifetime.
+        invitation: The token of an invitation to this address: the member joins its workspace, and the session
+            opens there.
 
     Returns:
-        The new session's token, or ``None`` when the email and password do not open an account.
+        The new session, or ``None`` when the email and password do not open an account.
 
     Raises:
         RateLimited: Too many attempts for this address or from this client.
+        NotFound: The invitation was used, revoked or has expired meanwhile.
     """
     account = " ".join(email.split()).lower()[:254]
     await limiter.check_attempt(account=account, client=rate_limit_subject(client))
@@ -63,16 +80,20 @@ async def sign_in(
         workspaces = await members.workspaces_of(session, member.id) if member is not None else []
     stored = member.password_hash if member is not None else passwords.dummy_hash()
     matches = await asyncio.to_thread(passwords.verify_password, stored, password)
-    if member is None or not matches or member.disabled_at is not None or not workspaces:
+    if member is None or not matches or member.disabled_at is not None or not (workspaces or invitation):
         await _failed(db, member, [workspace_id for workspace_id, _, _ in workspaces], client)
         return None
     rehashed = await asyncio.to_thread(passwords.hash_password, password) if passwords.needs_rehash(stored) else None
-    workspace_id = workspaces[0][0]
+    pending = factors_of(member.mfa).any
     async with db.session(write=True) as session:
-        values: dict[str, object] = {"last_sign_in_at": utcnow()}
+        if invitation is not None:
+            workspace_id = await invitations.accept_as_member(session, token=invitation, member=member)
+            if workspace_id is None:
+                raise NotFound("this invitation was used, revoked or has expired")
+        else:
+            workspace_id = workspaces[0][0]
         if rehashed is not None:
-            values["password_hash"] = rehashed
-        await session.execute(update(Member).where(Member.id == member.id).values(**values))
+            await session.execute(update(Member).where(Member.id == member.id).values(password_hash=rehashed))
         token = await sessions.open_session(
             session,
             member_id=member.id,
@@ -81,16 +102,29 @@ async def sign_in(
             user_agent=user_agent,
             address=truncated_ip(client),
         )
-        await record_audit(
-            session,
-            workspace_id=workspace_id,
-            actor=f"member:{member.id}",
-            action="member.signed_in",
-            target_type="member",
-            target_id=member.id,
-            details={"rehashed": True} if rehashed is not None else {},
-        )
-    return token
+        if not pending:
+            await record_sign_in(session, member_id=member.id, workspace_id=workspace_id, rehashed=rehashed is not None)
+    return SignedIn(token, second_factor_pending=pending)
+
+
+async def record_sign_in(
+    session: AsyncSession, *, member_id: str, workspace_id: str, method: str = "password", rehashed: bool = False
+) -> None:
+    """Note a completed sign-in: the member's ``last_sign_in_at`` and the workspace's audit log (``method``:
+    ``password``, ``totp``, ``recovery_code``, ``passkey``)."""
+    await session.execute(update(Member).where(Member.id == member_id).values(last_sign_in_at=utcnow()))
+    details: dict[str, object] = {} if method == "password" else {"method": method}
+    if rehashed:
+        details["rehashed"] = True
+    await record_audit(
+        session,
+        workspace_id=workspace_id,
+        actor=f"member:{member_id}",
+        action="member.signed_in",
+        target_type="member",
+        target_id=member_id,
+        details=details,
+    )
 
 
 async def _failed(db: Database, member: Member | None, workspace_ids: list[str], client: str) -> None:

@@ -29,7 +29,13 @@ _FAKE_ID = "x_00000000000000000000000000"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 # Last, in this order: they end the session the walk runs in.
 _ENDS_THE_SESSION = ["/console/sign-out", "/console/sign-out-everywhere"]
-_PUBLIC_PAGES = {("GET", "/console/sign-in"), ("POST", "/console/sign-in"), ("GET", "/console/static/console.js")}
+_PUBLIC_PAGES = {
+    ("GET", "/console/sign-in"),
+    ("POST", "/console/sign-in"),
+    ("GET", "/console/static/console.js"),
+    ("GET", "/console/invitations/{token:str}"),
+    ("POST", "/console/invitations/{token:str}"),
+}
 
 
 def _routes(prefix: str) -> list[tuple[str, str, Any]]:
@@ -80,6 +86,8 @@ _LEAST_ROLE = {
     ("POST", "/api/v1/privacy/erase"): "admin",
     ("GET", "/api/v1/members"): "admin",
     ("POST", "/api/v1/members"): "admin",
+    ("POST", "/api/v1/invitations"): "admin",
+    ("DELETE", "/api/v1/invitations/{invitation_id:str}"): "admin",
     ("POST", "/api/v1/api-keys"): "admin",
     ("PATCH", "/api/v1/workspace"): "admin",
     ("GET", "/api/v1/audit-events/export"): "owner",

@@ -22,6 +22,7 @@ DEFAULTS = {
     "retain_spam_days": 30,
     "retain_attempt_bodies_days": 30,
     "retain_submissions_days": None,
+    "require_mfa": False,
 }
 
 
