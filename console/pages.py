@@ -76,6 +76,8 @@ _NOTICES = {
     "key_revoked": "The key is revoked: it no longer opens the API.",
     "password_changed": "Your password is changed, and your other sessions have ended.",
     "session_ended": "That session has ended.",
+    "reset_sent": "If an account exists for that address, a link is on its way. It works once, within an hour.",
+    "password_reset": "Your new password is set, and every session of your account has ended. Sign in with it.",
     "switched": "You are now working in this workspace.",
     "member_added": "The member is added.",
     "member_shown": "A one-time password is shown only once, and this one was. Reset it from the command line if it "

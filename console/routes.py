@@ -45,6 +45,7 @@ from console.member_pages import (
     require_mfa_change,
 )
 from console.pages import PUBLIC, page, provide_user, require_permission
+from console.reset_pages import forgot_password, forgot_password_page, reset_password, reset_password_page
 from console.session import CsrfFailed, SignInRequired, clear_cookie
 from console.settings_pages import audit_export, key_create, key_new, key_revoke, settings_page
 from console.signing_in import sign_in, sign_in_page, sign_out, sign_out_everywhere
@@ -176,6 +177,10 @@ console_router = Router(
         invitation_revoke,
         invitation_page,
         invitation_accept,
+        forgot_password_page,
+        forgot_password,
+        reset_password_page,
+        reset_password,
         console_script,
     ],
     guards=[require_permission],

@@ -301,7 +301,7 @@ async def set_password(
     member.password_hash = password_hash
     member.password_changed_at = utcnow()
     ended = await sessions.end_other_sessions(session, member_id=member_id, keep=keep_session)
-    await audit_everywhere(session, member_id, actor=actor, action=action)
+    await audit_everywhere(session, member_id, actor=actor, action=action, details={"sessions_ended": ended})
     return ended
 
 

@@ -35,6 +35,10 @@ _PUBLIC_PAGES = {
     ("GET", "/console/static/console.js"),
     ("GET", "/console/invitations/{token:str}"),
     ("POST", "/console/invitations/{token:str}"),
+    ("GET", "/console/forgot-password"),
+    ("POST", "/console/forgot-password"),
+    ("GET", "/console/reset-password/{token:str}"),
+    ("POST", "/console/reset-password/{token:str}"),
 }
 
 
