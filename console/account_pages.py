@@ -1,4 +1,5 @@
-"""Your account: change your password (your other sessions end), see your sessions and end any, switch workspace."""
+"""Your account: change your password (your other sessions end), your second factor (``mfa_pages``), see your
+sessions and end any, switch workspace."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.errors import ValidationFailed
 from core.settings import Settings
 from workspaces import members, passwords
 from workspaces import sessions as console_sessions
+from workspaces.factors import factors_of
 from workspaces.models import Member
 
 __all__ = ("account_page", "password_change", "session_end", "workspace_switch")
@@ -32,6 +34,7 @@ async def _account_page(
     errors: list[str] | None = None,
     status_code: int = 200,
 ) -> Template:
+    member = await session.get(Member, user.member_id)
     return page(
         request,
         "account",
@@ -43,6 +46,7 @@ async def _account_page(
         ),
         workspaces=await members.workspaces_of(session, user.member_id),
         min_length=passwords.MIN_LENGTH,
+        factors=factors_of(member.mfa if member is not None else None),
     )
 
 

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: TC002
 
 from console.charts import Series
-from console.session import ConsoleUser, check_post, load_user
+from console.session import ConsoleUser, MfaSetupRequired, SecondFactorRequired, check_post, load_user
 from core.dependencies import SAFE_METHODS
 from core.errors import Forbidden
 from core.settings import Settings  # noqa: TC001  # as above
@@ -36,8 +36,10 @@ if TYPE_CHECKING:
 
 __all__ = (
     "HEADERS",
+    "MFA_SETUP",
     "OUTCOMES",
     "PAGE_SIZE",
+    "SECOND_STEP",
     "VERDICTS",
     "forms_of",
     "page",
@@ -79,6 +81,12 @@ _NOTICES = {
     "reset_sent": "If an account exists for that address, a link is on its way. It works once, within an hour.",
     "password_reset": "Your new password is set, and every session of your account has ended. Sign in with it.",
     "switched": "You are now working in this workspace.",
+    "mfa_needed": "This workspace requires a second factor of every member: set one up to continue.",
+    "codes_shown": "Recovery codes are shown only once, and these were. If they were not kept, turn the app off and "
+    "on again for new ones.",
+    "totp_disabled": "The authenticator app is off, and your other sessions have ended.",
+    "passkey_added": "The passkey is added, and your other sessions have ended.",
+    "passkey_removed": "The passkey is removed, and your other sessions have ended.",
     "member_added": "The member is added.",
     "member_shown": "A one-time password is shown only once, and this one was. Reset it from the command line if it "
     "was not copied.",
@@ -116,14 +124,24 @@ OUTCOMES = [
 
 PUBLIC = "public"
 """The permission of the pages anyone may open: signing in, and the console's script."""
+SECOND_STEP = "second_step"
+"""``opt`` key of the pages a session waiting for its second factor may open (the second step, signing out)."""
+MFA_SETUP = "mfa_setup"
+"""``opt`` key of the pages a member who must set up a second factor may open (setting one up)."""
 _USER = "console_user"
 
 
 async def require_permission(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Guard of every console page: a signed-in member whose role holds the page's permission.
 
+    A session waiting for its member's second factor opens only the pages marked ``opt={SECOND_STEP: True}``; a
+    member who must set up a second factor (the workspace requires one) opens only those and the pages marked
+    ``opt={MFA_SETUP: True}``.
+
     Raises:
         SignInRequired: No open session.
+        SecondFactorRequired: The session waits for the member's second factor.
+        MfaSetupRequired: The member must set up a second factor first.
         Forbidden: The member's role does not allow the page (or the page declares no permission).
     """
     if handler.opt.get("permission") == PUBLIC:
@@ -132,6 +150,10 @@ async def require_permission(connection: ASGIConnection[Any, Any, Any, Any], han
     db: Database = connection.app.state.db
     async with db.session(write=False) as session:
         user = await load_user(connection, session, connection.app.state.settings)
+    if user.second_factor_pending and not handler.opt.get(SECOND_STEP):
+        raise SecondFactorRequired("give your second factor to finish signing in")
+    if user.mfa_setup_required and not (handler.opt.get(MFA_SETUP) or handler.opt.get(SECOND_STEP)):
+        raise MfaSetupRequired("this workspace requires a second factor: set one up first")
     if not user.can(permission):
         raise Forbidden(f"your role in {user.workspace_name} ({user.role}) does not allow this")
     connection.state[_USER] = user

@@ -44,9 +44,20 @@ from console.member_pages import (
     members_page,
     require_mfa_change,
 )
+from console.mfa_pages import mfa_page, recovery_codes, totp_confirm, totp_disable, totp_setup, totp_start
 from console.pages import PUBLIC, page, provide_user, require_permission
+from console.passkey_pages import (
+    passkey_add,
+    passkey_add_options,
+    passkey_remove,
+    passkey_second_factor,
+    passkey_second_factor_options,
+    passkey_sign_in,
+    passkey_sign_in_options,
+)
 from console.reset_pages import forgot_password, forgot_password_page, reset_password, reset_password_page
-from console.session import CsrfFailed, SignInRequired, clear_cookie
+from console.second_factor_pages import second_factor, second_factor_page
+from console.session import CsrfFailed, MfaSetupRequired, SecondFactorRequired, SignInRequired, clear_cookie
 from console.settings_pages import audit_export, key_create, key_new, key_revoke, settings_page
 from console.signing_in import sign_in, sign_in_page, sign_out, sign_out_everywhere
 from console.source_creation import source_create, source_created, source_new
@@ -83,11 +94,19 @@ STATIC = Path(__file__).parent / "static"
 CONSOLE_TEMPLATES = Path(__file__).parent / "templates"
 """Holds ``console/*.html``: the app's template directories are this and the hosted page's."""
 _SCRIPT = (STATIC / "console.js").read_bytes()
+_PASSKEYS = (STATIC / "passkeys.js").read_bytes()
+_SCRIPT_HEADERS = {"Cache-Control": "public, max-age=300"}
 
 
 @get("/static/console.js", media_type="text/javascript", opt={"permission": PUBLIC})
 async def console_script() -> Response[bytes]:
-    return Response(_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"})
+    return Response(_SCRIPT, media_type="text/javascript", headers=_SCRIPT_HEADERS)
+
+
+@get("/static/passkeys.js", media_type="text/javascript", opt={"permission": PUBLIC})
+async def passkeys_script() -> Response[bytes]:
+    """Passkeys in the browser (``navigator.credentials``), for the pages that offer them."""
+    return Response(_PASSKEYS, media_type="text/javascript", headers=_SCRIPT_HEADERS)
 
 
 def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
@@ -96,6 +115,18 @@ def _to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Respons
     wanted = request.url.path if request.method == "GET" else "/console"
     target = "/console/sign-in" + (f"?{urlencode({'next': wanted})}" if wanted != "/console" else "")
     return Redirect(target, status_code=303, cookies=[clear_cookie(settings)])
+
+
+def _to_second_step(request: Request[Any, Any, Any], exc: SecondFactorRequired) -> Response[Any]:
+    del exc
+    wanted = request.url.path if request.method == "GET" else None
+    query = f"?{urlencode({'next': wanted})}" if wanted and wanted.startswith("/console/") else ""
+    return Redirect(f"/console/sign-in/verify{query}", status_code=303)
+
+
+def _to_mfa_setup(request: Request[Any, Any, Any], exc: MfaSetupRequired) -> Response[Any]:
+    del request, exc
+    return Redirect("/console/account/mfa?done=mfa_needed", status_code=303)
 
 
 def _message_page(request: Request[Any, Any, Any], status: int, heading: str, message: str) -> Template:
@@ -181,12 +212,30 @@ console_router = Router(
         forgot_password,
         reset_password_page,
         reset_password,
+        second_factor_page,
+        second_factor,
+        mfa_page,
+        totp_start,
+        totp_setup,
+        totp_confirm,
+        recovery_codes,
+        totp_disable,
+        passkey_add_options,
+        passkey_add,
+        passkey_remove,
+        passkey_second_factor_options,
+        passkey_second_factor,
+        passkey_sign_in_options,
+        passkey_sign_in,
         console_script,
+        passkeys_script,
     ],
     guards=[require_permission],
     dependencies={"user": Provide(provide_user)},
     exception_handlers={
         SignInRequired: _to_sign_in,
+        SecondFactorRequired: _to_second_step,
+        MfaSetupRequired: _to_mfa_setup,
         CsrfFailed: _forbidden,
         Forbidden: _not_allowed,
         NotFound: _not_found,

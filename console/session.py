@@ -39,6 +39,8 @@ __all__ = (
     "COOKIE",
     "ConsoleUser",
     "CsrfFailed",
+    "MfaSetupRequired",
+    "SecondFactorRequired",
     "SignInRequired",
     "check_post",
     "clear_cookie",
@@ -62,6 +64,22 @@ class SignInRequired(LeadwireError):
     slug = "sign-in"
 
 
+class SecondFactorRequired(LeadwireError):
+    """The session waits for the member's second factor: the console sends the browser to that step of signing in."""
+
+    status_code = 401
+    title = "Sign in"
+    slug = "sign-in"
+
+
+class MfaSetupRequired(LeadwireError):
+    """The workspace requires a second factor and the member has none: the console sends them to set one up."""
+
+    status_code = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
 class CsrfFailed(LeadwireError):
     status_code = 403
     title = "Forbidden"
@@ -79,6 +97,10 @@ class ConsoleUser:
     role: str
     csrf: str
     last_seen_at: datetime
+    second_factor_pending: bool = False
+    """The member has a second factor and has not given it in this session yet."""
+    mfa_setup_required: bool = False
+    """The workspace requires a second factor and the member has none."""
 
     @property
     def caller(self) -> Caller:
@@ -106,6 +128,8 @@ class ConsoleUser:
             live.role,
             live.csrf,
             live.last_seen_at,
+            live.second_factor_pending,
+            live.mfa_setup_required,
         )
 
 

@@ -10,17 +10,18 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from console.pages import PUBLIC, page
+from console.pages import MFA_SETUP, PUBLIC, SECOND_STEP, page
 from console.session import ConsoleUser, clear_cookie, same_origin, session_cookie, wrong_address
 from core.client_ip import REQUEST_CLIENT
 from core.errors import RateLimited
 from core.settings import Settings
 from workspaces import sessions as console_sessions
+from workspaces.passkeys import RelyingParty
 from workspaces.sign_in import SignedIn
 from workspaces.sign_in import sign_in as open_member_session
 
 __all__ = (
-    "SECOND_STEP",
+    "VERIFY_PAGE",
     "next_page",
     "sign_in",
     "sign_in_page",
@@ -29,7 +30,7 @@ __all__ = (
     "signed_in_redirect",
 )
 
-SECOND_STEP = "/console/sign-in/verify"
+VERIFY_PAGE = "/console/sign-in/verify"
 """The page of the second step of signing in."""
 
 _LONGEST_PASSWORD = 1_024  # characters read at all; a longer one cannot be right (passwords.MAX_LENGTH is 128)
@@ -40,7 +41,15 @@ WRONG = "That email and password do not match an account that can sign in here."
 @get("/sign-in", name="console:sign-in", opt={"permission": PUBLIC})
 async def sign_in_page(request: Request[Any, Any, Any]) -> Template:
     settings: Settings = request.app.state.settings
-    return page(request, "sign_in", None, error=wrong_address(request, settings), next=next_page(request), email="")
+    return page(
+        request,
+        "sign_in",
+        None,
+        error=wrong_address(request, settings),
+        next=next_page(request),
+        email="",
+        passkeys_possible=RelyingParty.of(settings.public_base_url).possible,
+    )
 
 
 @post("/sign-in", status_code=303, opt={"permission": PUBLIC})
@@ -53,7 +62,15 @@ async def sign_in(request: Request[Any, Any, Any], app_settings: NamedDependency
 
     def again(status: int, error: str, headers: dict[str, str] | None = None) -> Template:
         return page(
-            request, "sign_in", None, status_code=status, headers=headers, error=error, next=wanted, email=shown
+            request,
+            "sign_in",
+            None,
+            status_code=status,
+            headers=headers,
+            error=error,
+            next=wanted,
+            email=shown,
+            passkeys_possible=RelyingParty.of(app_settings.public_base_url).possible,
         )
 
     if not same_origin(request, app_settings):
@@ -83,7 +100,7 @@ def signed_in_redirect(settings: Settings, signed_in: SignedIn, wanted: str | No
     in when the member has a second factor."""
     cookie = session_cookie(settings, signed_in.token)
     if signed_in.second_factor_pending:
-        target = SECOND_STEP + (f"?{urlencode({'next': wanted})}" if wanted else "")
+        target = VERIFY_PAGE + (f"?{urlencode({'next': wanted})}" if wanted else "")
         return Redirect(target, status_code=303, cookies=[cookie])
     return Redirect(wanted or "/console", status_code=303, cookies=[cookie])
 
@@ -96,7 +113,7 @@ def next_page(request: Request[Any, Any, Any]) -> str | None:
     return None
 
 
-@post("/sign-out", status_code=303, opt={"permission": "account"})
+@post("/sign-out", status_code=303, opt={"permission": "account", SECOND_STEP: True})
 async def sign_out(
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],
@@ -106,7 +123,7 @@ async def sign_out(
     return Redirect("/console/sign-in?done=signed_out", status_code=303, cookies=[clear_cookie(app_settings)])
 
 
-@post("/sign-out-everywhere", status_code=303, opt={"permission": "account"})
+@post("/sign-out-everywhere", status_code=303, opt={"permission": "account", MFA_SETUP: True})
 async def sign_out_everywhere(
     db_session: NamedDependency[AsyncSession],
     user: NamedDependency[ConsoleUser],

@@ -39,6 +39,9 @@ _PUBLIC_PAGES = {
     ("POST", "/console/forgot-password"),
     ("GET", "/console/reset-password/{token:str}"),
     ("POST", "/console/reset-password/{token:str}"),
+    ("GET", "/console/static/passkeys.js"),
+    ("POST", "/console/sign-in/passkey/options"),
+    ("POST", "/console/sign-in/passkey"),
 }
 
 
