@@ -41,15 +41,15 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-_TOKEN_PATH = re.compile(r"^/(c|confirm)/[^/?]+")
+_TOKEN_PATH = re.compile(r"^/(c|confirm|console/invitations|console/reset-password)/[^/?]+")
 _PLAIN_QUERY = frozenset({"limit", "status", "verdict", "kind", "event_type", "withdrawn"})
 
 
 def redact_target(target: str) -> str:
     """A request target fit for the access log: link tokens and query values (but a few harmless ones) hidden.
 
-    Receipt and confirmation links are bearer tokens to a person's data; query strings carry Meta's verify token
-    and the email or phone a lead search was for.
+    Receipt and confirmation links are bearer tokens to a person's data, invitation and password reset links to an
+    account; query strings carry Meta's verify token and the email or phone a lead search was for.
     """
     path, _, query = target.partition("?")
     path = _TOKEN_PATH.sub(lambda match: f"/{match.group(1)}/…", path)

@@ -64,6 +64,9 @@ def test_json_logs_are_one_object_per_line_with_the_request_id(database_url: str
         ("/c/InN1Yl8wNmgw.abc/withdraw", "/c/…/withdraw"),
         ("/c/InN1Yl8wNmgw.abc?withdrawn=1", "/c/…?withdrawn=1"),
         ("/confirm/eyJzdWIi.xyz", "/confirm/…"),
+        ("/console/invitations/Zm9v-YmFy_baz", "/console/invitations/…"),
+        ("/console/reset-password/Zm9v-YmFy_baz", "/console/reset-password/…"),
+        ("/console/members/invitations/inv_1/link", "/console/members/invitations/inv_1/link"),
         ("/f/slug?flag", "/f/slug?flag"),
     ],
 )
