@@ -24,6 +24,7 @@ from core.settings import Settings
 from workspaces import members, passkeys, passwords, sessions
 from workspaces.models import Member
 from workspaces.passkeys import PasskeyRefused, RelyingParty
+from workspaces.service import record_audit
 from workspaces.sessions import Revealed, stash_reveal
 from workspaces.sign_in import record_sign_in
 
@@ -156,6 +157,15 @@ async def passkey_second_factor(
     except RateLimited as exc:
         return _refused(f"too many tries; wait {exc.retry_after} seconds", 429)
     except PasskeyRefused as exc:
+        await record_audit(
+            db_session,
+            workspace_id=user.workspace_id,
+            actor="anonymous",
+            action="member.second_factor_failed",
+            target_type="member",
+            target_id=user.member_id,
+            details={"method": "passkey"},
+        )
         return _refused(str(exc))
     await sessions.mark_second_factor(db_session, user.session_id)
     await record_sign_in(db_session, member_id=user.member_id, workspace_id=user.workspace_id, method="passkey")

@@ -72,17 +72,23 @@ def test_disable_mfa_clears_a_members_second_factors(tmp_path: Path) -> None:
     workspace = json.loads(_run(tmp_path, "workspace", "create", "Acme", "--json").stdout)
     _run(tmp_path, "member", "create", "--workspace", workspace["workspace_id"], "--email", "ada@example.com",
          "--role", "owner")  # fmt: skip
-    with sqlite3.connect(tmp_path / "leadwire.db") as connection:  # a second factor, as a later version keeps one
-        connection.execute("""UPDATE member SET mfa = '{"totp": "stored"}'""")
+    with sqlite3.connect(tmp_path / "leadwire.db") as connection:  # second factors, as the console keeps them
+        connection.execute("""UPDATE member SET mfa = '{"totp": "stored", "passkeys": 1}'""")
+        connection.execute(
+            "INSERT INTO passkey (id, member_id, name, credential_id, public_key, sign_count, transports, created_at)"
+            " SELECT 'pk_1', id, 'Laptop', 'Y3JlZGVudGlhbA', x'a5', 0, '[]', created_at FROM member"
+        )
     cleared = _run(tmp_path, "member", "disable-mfa", "--email", "ada@example.com")
     again = _run(tmp_path, "member", "disable-mfa", "--email", "ada@example.com", "--json")
     with sqlite3.connect(tmp_path / "leadwire.db") as connection:
         left = connection.execute("SELECT mfa FROM member").fetchall()
+        passkeys = connection.execute("SELECT count(*) FROM passkey").fetchone()
 
     assert cleared.returncode == 0, cleared.stderr
     assert "ada@example.com: second factors removed" in cleared.stdout
     assert json.loads(again.stdout) == {"email": "ada@example.com", "had_mfa": False}
     assert left == [(None,)]
+    assert passkeys == (0,)
 
 
 def test_the_demo_prints_its_owners_email_and_a_one_time_password(tmp_path: Path, server: str) -> None:  # noqa: F811

@@ -1,7 +1,7 @@
 """Passkeys in Debian's Chromium, with a virtual authenticator (the DevTools protocol's WebAuthn domain: a CTAP2
 authenticator that keeps discoverable credentials and verifies its user): a member adds one from "Your account",
 signs out, signs in with it and no password, gives it as the second step after their password, and loses it to
-``leadwire member disable-mfa``.
+removes it (with their password), after which it opens nothing.
 
 WebAuthn needs a secure context and a domain name for its relying party id: Chromium treats ``http://localhost`` as
 secure, and an address such as 127.0.0.1 can never be a relying party id, so the server's public base URL is
@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from tests.conftest import make_settings
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _required
 from tests.ingest.conftest import INGEST, free_port, serve
-from workspaces import members
 from workspaces.models import Passkey
 
 if TYPE_CHECKING:
@@ -116,11 +115,17 @@ async def test_a_passkey_signs_in_without_a_password_and_is_a_second_factor_unti
         console.removesuffix("/console") + "/api/v1/audit-events", headers={"Authorization": f"Bearer {tenant.key}"}
     )
     events = (await answer.json())["items"]
-    await _sign_out(page, console)
 
-    async with db.session(write=True) as session:  # what `leadwire member disable-mfa` does
-        await members.clear_mfa(session, member_id=tenant.member_id, actor="cli")
+    await page.goto(f"{console}/account/mfa")
+    await page.get_by_placeholder("Your password").fill("not the password at all")
+    await page.get_by_role("button", name="Remove Work laptop").click()
+    await page.get_by_text("Your password is not right: the passkey stays.").wait_for()
+    await page.get_by_placeholder("Your password").fill(tenant.password)
+    await page.get_by_role("button", name="Remove Work laptop").click()
+    await page.get_by_text("The passkey is removed").wait_for()
+    async with db.session(write=False) as session:
         left = await session.scalar(select(func.count()).select_from(Passkey))
+    await _sign_out(page, console)
     await page.get_by_role("button", name="Sign in with a passkey").click()
     await page.get_by_text("not one of this server's accounts").wait_for()
     await _with_password(page, console, tenant)
