@@ -60,6 +60,11 @@ def test_numbers_and_flags_are_coerced_from_text() -> None:
         ("LEADWIRE_DELIVERY_RETRY_SCHEDULE", "5,soon", "0 to 7 days"),
         ("LEADWIRE_DELIVERY_LEASE_SECONDS", "10", "must exceed"),
         ("LEADWIRE_RATE_LIMIT_MEMORY_CAPACITY", "10", "from 1,000 to 100,000,000"),
+        ("LEADWIRE_SMTP_URL", "mail.example.com:587", "expected smtp://"),
+        ("LEADWIRE_SMTP_URL", "smtp://:587", "no host"),
+        ("LEADWIRE_SMTP_URL", "smtp://mail.example.com:port", "not a number"),
+        ("LEADWIRE_SMTP_URL", "smtp://mail.example.com", "LEADWIRE_SMTP_FROM: set the sender"),
+        ("LEADWIRE_SECOND_FACTOR_LIMIT", "often", "expected limits"),
     ],
 )
 def test_bad_values_are_start_up_errors(name: str, value: str, message: str) -> None:
