@@ -19,7 +19,7 @@ from console.pages import MFA_SETUP, PUBLIC, SECOND_STEP
 from console.session import ConsoleUser, same_origin, session_cookie
 from console.signing_in import next_page
 from core.client_ip import REQUEST_CLIENT, rate_limit_subject, truncated_ip
-from core.errors import RateLimited
+from core.errors import BadRequest, Forbidden, LeadwireError, RateLimited
 from core.settings import Settings
 from workspaces import members, passkeys, passwords, sessions
 from workspaces.models import Member
@@ -51,8 +51,11 @@ def _json(body: Any, status: int = 200, **kwargs: Any) -> Response[bytes]:
     return Response(content, status_code=status, media_type="application/json", headers=_NO_STORE, **kwargs)
 
 
-def _refused(reason: str, status: int = 400) -> Response[bytes]:
-    return _json({"error": reason}, status)
+def _refused(error: LeadwireError) -> Response[bytes]:
+    """A problem document (``detail`` says why, in words the script shows the person)."""
+    headers = {**_NO_STORE, **error.headers}
+    body = msgspec.json.encode(error.to_problem())
+    return Response(body, status_code=error.status_code, media_type="application/problem+json", headers=headers)
 
 
 def _rp(settings: Settings) -> RelyingParty:
@@ -97,7 +100,7 @@ async def passkey_add(
             actor=user.caller.actor,
         )
     except PasskeyRefused as exc:
-        return _refused(str(exc))
+        return _refused(BadRequest(str(exc)))
     if codes is not None:
         await stash_reveal(db_session, user.session_id, path=RECOVERY_CODES_PAGE, revealed=Revealed("\n".join(codes)))
         return _json({"redirect": RECOVERY_CODES_PAGE})
@@ -155,7 +158,7 @@ async def passkey_second_factor(
             member_id=user.member_id,
         )
     except RateLimited as exc:
-        return _refused(f"too many tries; wait {exc.retry_after} seconds", 429)
+        return _refused(RateLimited(exc.retry_after, f"too many tries; wait {exc.retry_after} seconds"))
     except PasskeyRefused as exc:
         await record_audit(
             db_session,
@@ -166,7 +169,7 @@ async def passkey_second_factor(
             target_id=user.member_id,
             details={"method": "passkey"},
         )
-        return _refused(str(exc))
+        return _refused(BadRequest(str(exc)))
     await sessions.mark_second_factor(db_session, user.session_id)
     await record_sign_in(db_session, member_id=user.member_id, workspace_id=user.workspace_id, method="passkey")
     return _json({"redirect": next_page(request) or "/console"})
@@ -175,11 +178,12 @@ async def passkey_second_factor(
 async def _anonymous_attempt(request: Request[Any, Any, Any], settings: Settings) -> Response[bytes] | None:
     """Why a sign-in with a passkey cannot be tried now (another site, too many tries from here), or ``None``."""
     if not same_origin(request, settings):
-        return _refused("sign in from this server's own sign-in page", 403)
+        return _refused(Forbidden("sign in from this server's own sign-in page"))
     try:
         await request.app.state.sign_in_limiter.check_address(rate_limit_subject(REQUEST_CLIENT.get() or "unknown"))
     except RateLimited as exc:
-        return _refused(f"too many attempts to sign in; wait {exc.retry_after} seconds", 429)
+        wait = f"too many attempts to sign in; wait {exc.retry_after} seconds"
+        return _refused(RateLimited(exc.retry_after, wait))
     return None
 
 
@@ -213,11 +217,11 @@ async def passkey_sign_in(request: Request[Any, Any, Any], app_settings: NamedDe
                 session, credential=credential, rp=_rp(app_settings), purpose="sign-in", session_id=None, member_id=None
             )
         except PasskeyRefused as exc:
-            return _refused(str(exc))
+            return _refused(BadRequest(str(exc)))
         member = await session.get(Member, member_id)
         workspaces = await members.workspaces_of(session, member_id)
         if member is None or member.disabled_at is not None or not workspaces:
-            return _refused("this account cannot sign in here")
+            return _refused(BadRequest("this account cannot sign in here"))
         token = await sessions.open_session(
             session,
             member_id=member_id,

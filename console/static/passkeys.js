@@ -27,7 +27,7 @@
     return fetch(url, {method: "POST", body: body, credentials: "same-origin", headers: {Accept: "application/json"}})
       .then(function (response) {
         return response.json().then(function (answer) {
-          if (!response.ok) throw new Error(answer.error || "the server answered " + response.status);
+          if (!response.ok) throw new Error(answer.detail || "the server answered " + response.status);
           return answer;
         });
       });
