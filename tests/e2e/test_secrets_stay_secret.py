@@ -27,7 +27,8 @@ from tests.fakes.acres99 import Fake99acres, acres99_query
 from tests.fakes.indiamart import FakeIndiaMart, indiamart_lead
 from tests.ingest.conftest import FORM
 from tests.ingest.senders import fake_graph_api
-from tests.ingest.test_sources import _google, _hook, _signed
+from tests.ingest.senders import hook_path as _hook
+from tests.ingest.test_sources import _google, _signed
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -22,7 +22,9 @@ from aiohttp import web
 
 from tests.conftest import make_settings
 from tests.ingest.conftest import INGEST, create_form, serve
-from tests.ingest.test_sources import _hook, _signed, _source
+from tests.ingest.senders import add_source as _source
+from tests.ingest.senders import hook_path as _hook
+from tests.ingest.test_sources import _signed
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -9,6 +9,8 @@ import hmac
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tests.ingest.senders import hook_path as hook
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -80,12 +82,6 @@ class Hub:
             headers.update(sent.sign(secret or source["secrets"]["auth_secret"], sent.body))
         url = hook(source) + (f"?{sent.query}" if sent.query else "")
         return await self.client.request(sent.method, url, content=content or None, headers=headers)
-
-
-def hook(source: dict[str, Any]) -> str:
-    """The path of the source's URL on the test server."""
-    url: str = source["url"]
-    return "/hooks/" + url.rsplit("/hooks/", 1)[1]
 
 
 @dataclass(frozen=True)

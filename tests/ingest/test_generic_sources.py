@@ -27,9 +27,11 @@ from leads.models import Submission
 from tests.conftest import make_settings
 from tests.ingest.conftest import add_endpoint, create_form, serve
 from tests.ingest.preset_forms import LEAD_FORM
+from tests.ingest.senders import add_source as _source
+from tests.ingest.senders import hook_path as _hook
 from tests.ingest.test_preset_justdial import QUERY as JUSTDIAL_QUERY
 from tests.ingest.test_source_activity import payloads, settled
-from tests.ingest.test_sources import SOURCE_SETTINGS, _hook, _source
+from tests.ingest.test_sources import SOURCE_SETTINGS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -33,7 +33,8 @@ from tests.ingest import test_preset_typeform as typeform
 from tests.ingest import test_pull_presets as indiamart
 from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve, verified_event
 from tests.ingest.preset_forms import LEAD_FORM
-from tests.ingest.preset_pushes import Hub, Sent, Workspace, hook, multipart, tally_signature, typeform_signature
+from tests.ingest.preset_pushes import Hub, Sent, Workspace, multipart, tally_signature, typeform_signature
+from tests.ingest.senders import hook_path as hook
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -13,17 +13,18 @@ import contextlib
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy import func, select, text
-from standardwebhooks import Webhook
 
 from core.encryption import ENVELOPE_KEY
 from leads.models import SourcePayload, Submission
 from tests.conftest import make_settings
 from tests.ingest.conftest import INGEST, create_form, serve
+from tests.ingest.senders import add_source as source_of
+from tests.ingest.senders import hook_path as hook
+from tests.ingest.senders import standard_webhook as signed
 from tests.webhooks import eventually
 
 if TYPE_CHECKING:
@@ -36,34 +37,6 @@ if TYPE_CHECKING:
     from tests.conftest import Tenant
 
 GOOGLE_KEY = "k3y-from-google-ads"
-
-
-async def source_of(client: httpx.AsyncClient, tenant: Tenant, form: dict[str, Any], **body: Any) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/sources",
-        json={"form_id": form["id"], "consent_purposes": ["sales_contact"], **body},
-        headers=tenant.headers,
-    )
-    assert response.status_code == 201, response.text
-    source: dict[str, Any] = response.json()
-    return source
-
-
-def hook(source: dict[str, Any]) -> str:
-    url: str = source["url"]
-    return "/hooks/" + url.rsplit("/hooks/", 1)[1]
-
-
-def signed(secret: str, payload: dict[str, Any], message_id: str) -> tuple[str, dict[str, str]]:
-    body = json.dumps(payload)
-    moment = datetime.now(UTC)
-    headers = {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(moment.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, moment, body),
-        "content-type": "application/json",
-    }
-    return body, headers
 
 
 def google(lead_id: str, *, key: str = GOOGLE_KEY, email: str = "gita@example.com", **extra: Any) -> dict[str, Any]:

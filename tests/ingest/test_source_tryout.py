@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from core.database import Base
 from tests.conftest import make_settings
 from tests.ingest.conftest import create_form, serve
-from tests.ingest.test_sources import SOURCE_SETTINGS, _source
+from tests.ingest.senders import add_source as _source
+from tests.ingest.test_sources import SOURCE_SETTINGS
 
 if TYPE_CHECKING:
     import httpx

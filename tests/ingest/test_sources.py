@@ -15,32 +15,16 @@ from standardwebhooks import Webhook
 from leads.models import Submission
 from tests.conftest import make_settings
 from tests.ingest.conftest import INGEST, add_endpoint, create_form, serve
+from tests.ingest.senders import add_source as _source
 from tests.ingest.senders import fake_graph_api, proof_of
+from tests.ingest.senders import hook_path as _hook
 
 if TYPE_CHECKING:
-    import httpx
-
     from core.database import Database
     from tests.conftest import Tenant
     from tests.webhooks import Receiver
 
 SOURCE_SETTINGS = {**INGEST, "source_fetch_retry_schedule": "0.1,0.1,0.1"}
-
-
-async def _source(client: httpx.AsyncClient, tenant: Tenant, form: dict[str, Any], **body: Any) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/sources",
-        json={"form_id": form["id"], "consent_purposes": ["sales_contact"], **body},
-        headers=tenant.headers,
-    )
-    assert response.status_code == 201, response.text
-    source: dict[str, Any] = response.json()
-    return source
-
-
-def _hook(source: dict[str, Any]) -> str:
-    url: str = source["url"]
-    return "/hooks/" + url.rsplit("/hooks/", 1)[1]
 
 
 def _signed(

@@ -14,7 +14,9 @@ from leads.models import SourcePayload
 from privacy.retention import purge
 from tests.conftest import make_settings
 from tests.ingest.conftest import INGEST, create_form, serve
-from tests.ingest.test_source_activity import GOOGLE_KEY, google, hook, payloads, settled, source_of
+from tests.ingest.senders import add_source as source_of
+from tests.ingest.senders import hook_path as hook
+from tests.ingest.test_source_activity import GOOGLE_KEY, google, payloads, settled
 
 if TYPE_CHECKING:
     import httpx
