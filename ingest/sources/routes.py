@@ -55,28 +55,18 @@ logger = logging.getLogger("leadwire.sources")
 
 
 def _auth_out(source: Source) -> SourceAuthOut | None:
-    """The source's authentication as configured, else its kind's; never the secret."""
-    auth = (source.config or {}).get("auth")
-    if auth:
-        return SourceAuthOut(
-            type=auth["type"],
-            name=auth.get("name"),
-            username=source.secrets.get("auth_username"),
-            algorithm=auth.get("algorithm") if auth["type"] == "hmac" else None,
-            encoding=auth.get("encoding") if auth["type"] == "hmac" else None,
-            prefix=auth.get("prefix") if auth["type"] == "hmac" else None,
-        )
-    kind = provider(source.kind).auth
-    if kind is None:
+    """The source's authentication as configured, else its kind's (``push_auth``); never the secret."""
+    auth = push_auth.push_auth(source)
+    if auth is None:
         return None
-    hmac = kind.type == "hmac"
+    hmac = auth["type"] == "hmac"
     return SourceAuthOut(
-        type=kind.type,
-        name=kind.name,
+        type=auth["type"],
+        name=auth.get("name"),
         username=source.secrets.get("auth_username"),
-        algorithm=kind.algorithm if hmac else None,
-        encoding=kind.encoding if hmac else None,
-        prefix=kind.prefix if hmac else None,
+        algorithm=auth.get("algorithm") if hmac else None,
+        encoding=auth.get("encoding") if hmac else None,
+        prefix=auth.get("prefix") if hmac else None,
     )
 
 
